@@ -1,0 +1,109 @@
+//! `hearth serve`: opens the store, loads the catalog, and serves the API until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use hearth_api::auth::{Authenticator, KeyRing};
+use hearth_api::{router, ApiState};
+use hearth_cloud::config::Config;
+use hearth_cloud::{Cloud, Store};
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address the API listens on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "HEARTH_LISTEN")]
+    listen: SocketAddr,
+    /// Where hearth keeps its state (database, credentials, disks).
+    #[arg(long, default_value = "/var/lib/hearth", env = "HEARTH_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data dir.
+    #[arg(long, env = "HEARTH_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Catalog configuration (region, zones, instance types). Default: <data-dir>/hearth.toml;
+    /// a missing file means the documented defaults.
+    #[arg(long, env = "HEARTH_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create data dir {}", args.data_dir.display()))?;
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("hearth.toml"));
+    let config = Config::load(&config_path)
+        .map_err(anyhow::Error::msg)
+        .context("invalid catalog configuration")?;
+    let (key, generated) = super::credentials::load_or_create(&args.data_dir)?;
+    if generated {
+        println!(
+            "Generated API credentials (kept in {}/credentials, shown once):",
+            args.data_dir.display()
+        );
+        println!("  AccessKeyId:     {}", key.id);
+        println!("  AccessKeySecret: {}", key.secret);
+    }
+    if let Some(warning) = super::kvm_check::warning() {
+        tracing::warn!("{warning}");
+    }
+    let url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| Store::default_url(&args.data_dir));
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&url)))?;
+    let cloud = Cloud::new(store.clone(), config, args.data_dir.clone());
+    let state = ApiState {
+        cloud,
+        auth: Arc::new(Authenticator::new(KeyRing::new([key]))),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, region = %state.cloud.config.region.id, "hearth API ready");
+    println!(
+        "hearth serving the ECS API on http://{}",
+        listener.local_addr()?
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    store.close().await;
+    Ok(())
+}
+
+/// The URL without a password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,76 @@
+//! The one error type every layer above the store speaks: an ECS error code, a message that says
+//! what to fix, and the HTTP status the official clients expect for that code.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: String,
+    pub message: String,
+    pub status: u16,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Error {
+            code: code.into(),
+            message: message.into(),
+            status,
+        }
+    }
+
+    /// 400 with a specific code, e.g. `InvalidCidrBlock.Malformed`.
+    pub fn bad_request(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(400, code, message)
+    }
+
+    /// 404 with a `*.NotFound` code.
+    pub fn not_found(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(404, code, message)
+    }
+
+    /// 403 for requests that are well-formed but not allowed in the current state.
+    pub fn forbidden(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(403, code, message)
+    }
+
+    pub fn missing_parameter(name: &str) -> Self {
+        Self::bad_request(
+            "MissingParameter",
+            format!("The input parameter \"{name}\" that is mandatory for processing this request is not supplied."),
+        )
+    }
+
+    /// `InvalidParameter` naming the parameter and what is allowed.
+    pub fn invalid_parameter(name: &str, allowed: impl fmt::Display) -> Self {
+        Self::bad_request(
+            "InvalidParameter",
+            format!("The parameter \"{name}\" is invalid: {allowed}."),
+        )
+    }
+
+    pub fn internal(message: impl fmt::Display) -> Self {
+        Self::new(
+            500,
+            "InternalError",
+            format!("The request processing has failed due to some unknown error: {message}"),
+        )
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status, self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "store error");
+        Error::internal("the state store failed")
+    }
+}

@@ -1,0 +1,47 @@
+//! The domain of hearth: what a region, a VPC, a security group or an instance is, and the ECS
+//! rules that decide which requests are valid. Pure logic over the store: no HTTP, no ioctls.
+
+pub mod config;
+mod error;
+pub mod ids;
+pub mod paging;
+pub mod tags;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use error::{Error, Result};
+pub use hearth_store::Store;
+
+/// The cloud as the API sees it: configuration plus state.
+#[derive(Clone)]
+pub struct Cloud {
+    pub store: Store,
+    pub config: Arc<config::Config>,
+    pub data_dir: PathBuf,
+}
+
+impl Cloud {
+    pub fn new(store: Store, config: config::Config, data_dir: PathBuf) -> Cloud {
+        Cloud {
+            store,
+            config: Arc::new(config),
+            data_dir,
+        }
+    }
+
+    /// `InvalidRegionId.NotFound` unless `region` is the region this host serves.
+    pub fn check_region(&self, region: &str) -> Result<()> {
+        if region == self.config.region.id {
+            Ok(())
+        } else {
+            Err(Error::not_found(
+                "InvalidRegionId.NotFound",
+                format!(
+                    "The specified RegionId \"{region}\" does not exist; this host serves \"{}\".",
+                    self.config.region.id
+                ),
+            ))
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! The store: one connection pool over SQLite (default) or PostgreSQL, migrations applied at
+//! start, and write transactions that are serialized so that check-then-insert rules (CIDR
+//! overlap, unique names) cannot race.
+//!
+//! SQL in this crate must run unchanged on both backends: `$1`-style placeholders (SQLite accepts
+//! them too), TEXT/BIGINT columns only, booleans as 0/1.
+
+mod backend;
+pub mod tags;
+pub mod tokens;
+
+pub use backend::{Backend, Store, WriteTx};
+pub use sqlx::AnyConnection as Conn;
+
+pub type Result<T> = std::result::Result<T, sqlx::Error>;

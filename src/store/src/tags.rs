@@ -1,0 +1,110 @@
+//! Tags on any resource, keyed by resource type (`vpc`, `securitygroup`, …) and ID.
+
+use sqlx::Row;
+
+use crate::Conn;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+pub async fn set(
+    conn: &mut Conn,
+    resource_type: &str,
+    resource_id: &str,
+    tags: &[Tag],
+) -> crate::Result<()> {
+    for tag in tags {
+        sqlx::query(
+            "DELETE FROM tags WHERE resource_type = $1 AND resource_id = $2 AND tag_key = $3",
+        )
+        .bind(resource_type)
+        .bind(resource_id)
+        .bind(&tag.key)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("INSERT INTO tags (resource_type, resource_id, tag_key, tag_value) VALUES ($1, $2, $3, $4)")
+            .bind(resource_type)
+            .bind(resource_id)
+            .bind(&tag.key)
+            .bind(&tag.value)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn list(
+    conn: &mut Conn,
+    resource_type: &str,
+    resource_id: &str,
+) -> crate::Result<Vec<Tag>> {
+    let rows = sqlx::query("SELECT tag_key, tag_value FROM tags WHERE resource_type = $1 AND resource_id = $2 ORDER BY tag_key")
+        .bind(resource_type)
+        .bind(resource_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Tag {
+            key: r.get(0),
+            value: r.get(1),
+        })
+        .collect())
+}
+
+pub async fn delete_all(
+    conn: &mut Conn,
+    resource_type: &str,
+    resource_id: &str,
+) -> crate::Result<()> {
+    sqlx::query("DELETE FROM tags WHERE resource_type = $1 AND resource_id = $2")
+        .bind(resource_type)
+        .bind(resource_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// SQL condition (for a `WHERE`) that keeps rows of `id_column` carrying every tag in `tags`,
+/// with placeholders starting at `$first`. Returns the clause and the values to bind, in order.
+pub fn filter_clause(
+    resource_type: &str,
+    id_column: &str,
+    tags: &[Tag],
+    first: usize,
+) -> (String, Vec<String>) {
+    let mut clause = String::new();
+    let mut binds = Vec::new();
+    let mut n = first;
+    for tag in tags {
+        if !clause.is_empty() {
+            clause.push_str(" AND ");
+        }
+        if tag.value.is_empty() {
+            clause.push_str(&format!(
+                "{id_column} IN (SELECT resource_id FROM tags WHERE resource_type = ${} AND tag_key = ${})",
+                n,
+                n + 1
+            ));
+            binds.extend([resource_type.to_string(), tag.key.clone()]);
+            n += 2;
+        } else {
+            clause.push_str(&format!(
+                "{id_column} IN (SELECT resource_id FROM tags WHERE resource_type = ${} AND tag_key = ${} AND tag_value = ${})",
+                n,
+                n + 1,
+                n + 2
+            ));
+            binds.extend([
+                resource_type.to_string(),
+                tag.key.clone(),
+                tag.value.clone(),
+            ]);
+            n += 3;
+        }
+    }
+    (clause, binds)
+}
