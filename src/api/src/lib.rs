@@ -5,6 +5,7 @@
 pub mod auth;
 mod ecs;
 pub mod encode;
+pub mod fuzzing;
 pub mod params;
 mod server;
 
