@@ -4,7 +4,10 @@
 pub mod config;
 mod error;
 pub mod ids;
+pub mod key_pairs;
+pub mod names;
 pub mod paging;
+pub mod ssh_keys;
 pub mod tags;
 
 use std::path::PathBuf;
