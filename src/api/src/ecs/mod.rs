@@ -1,6 +1,7 @@
 //! The Alibaba Cloud RPC dialect: ECS (2014-05-26) and VPC (2016-04-28) on one endpoint,
 //! chosen by Version. Each area module lists its actions and handles them.
 
+mod catalog;
 mod key_pairs;
 mod regions;
 
@@ -33,6 +34,10 @@ fn areas(version: &str) -> Option<&'static [Area]> {
         Area {
             actions: key_pairs::ACTIONS,
             call: |c, a, p| Box::pin(key_pairs::call(c, a, p)),
+        },
+        Area {
+            actions: catalog::ACTIONS,
+            call: |c, a, p| Box::pin(catalog::call(c, a, p)),
         },
     ];
     static VPC: &[Area] = &[Area {
