@@ -137,6 +137,7 @@ fn describe_images(cloud: &Cloud, p: &Params) -> Result<Value> {
                 .collect()
         })
         .unwrap_or_default();
+    // ImageName matches as a substring (ECS documents a fuzzy match).
     let name = p.opt("ImageName");
     let os_type = p.one_of("OSType", &["linux", "windows"])?;
     let arch = p.one_of("Architecture", &["i386", "x86_64", "arm64"])?;
@@ -204,7 +205,8 @@ fn describe_images(cloud: &Cloud, p: &Params) -> Result<Value> {
                 "IsSelfShared": "",
                 "IsSubscribed": false,
                 "IsCopied": false,
-                "Usage": "instance",
+                // No instance is tracked as using an image yet.
+                "Usage": "none",
                 "Progress": if i.available { "100%" } else { "" },
                 "Format": "RAW",
                 "CreationTime": i.created_at,
