@@ -103,15 +103,75 @@ impl Config {
     /// error naming the file and the problem.
     pub fn load(path: &Path) -> Result<Config, String> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => toml::from_str::<Config>(&text)
+                .map_err(|e| e.to_string())
+                .and_then(|c| c.check().map(|()| c))
+                .map_err(|e| format!("{}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
+    }
+
+    /// Rules serde cannot express: every family has a name, generations and known sizes.
+    fn check(&self) -> Result<(), String> {
+        for f in &self.families {
+            if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase()) {
+                return Err(format!(
+                    "family name {:?} must be lower-case letters",
+                    f.name
+                ));
+            }
+            if f.generations.is_empty()
+                || !f.memory_per_vcpu_gib.is_finite()
+                || f.memory_per_vcpu_gib <= 0.0
+            {
+                return Err(format!(
+                    "family {:?} needs generations and a positive memory_per_vcpu_gib",
+                    f.name
+                ));
+            }
+            if let Some(bad) = f
+                .sizes
+                .iter()
+                .find(|s| crate::catalog::size_vcpus(s).is_none())
+            {
+                return Err(format!("family {:?}: size {bad:?} is not small, medium, large, xlarge or Nxlarge (N from 2 to 64)", f.name));
+            }
+        }
+        Ok(())
     }
 
     pub fn images_dir(&self, data_dir: &Path) -> PathBuf {
         self.images_dir
             .clone()
             .unwrap_or_else(|| data_dir.join("images"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str) -> Result<Config, String> {
+        let path =
+            std::env::temp_dir().join(format!("{}.toml", crate::ids::new_id("hearth-config")));
+        std::fs::write(&path, text).map_err(|e| e.to_string())?;
+        let got = Config::load(&path);
+        let _ = std::fs::remove_file(&path);
+        got
+    }
+
+    #[test]
+    fn families_are_checked() {
+        let family = |size: &str, ratio: f64| {
+            format!("[[families]]\nname = \"g\"\ngenerations = [8]\nmemory_per_vcpu_gib = {ratio:?}\nsizes = [\"{size}\"]\n")
+        };
+        let ok = load_text(&family("4xlarge", 4.0)).unwrap();
+        assert_eq!(ok.families[0].generations, [8]);
+        assert!(load_text(&family("huge", 4.0))
+            .unwrap_err()
+            .contains("\"huge\""));
+        assert!(load_text(&family("large", 0.0)).is_err());
+        assert!(Config::load(Path::new("/nonexistent/hearth.toml")).is_ok());
     }
 }

@@ -1,10 +1,15 @@
 //! The domain of hearth: what a region, a VPC, a security group or an instance is, and the ECS
 //! rules that decide which requests are valid. Pure logic over the store: no HTTP, no ioctls.
 
+pub mod catalog;
 pub mod config;
 mod error;
 pub mod ids;
+pub mod images;
+pub mod key_pairs;
+pub mod names;
 pub mod paging;
+pub mod ssh_keys;
 pub mod tags;
 
 use std::path::PathBuf;

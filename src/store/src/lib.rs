@@ -6,6 +6,7 @@
 //! them too), TEXT/BIGINT columns only, booleans as 0/1.
 
 mod backend;
+pub mod key_pairs;
 pub mod tags;
 pub mod tokens;
 

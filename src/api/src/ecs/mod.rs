@@ -1,6 +1,8 @@
 //! The Alibaba Cloud RPC dialect: ECS (2014-05-26) and VPC (2016-04-28) on one endpoint,
 //! chosen by Version. Each area module lists its actions and handles them.
 
+mod catalog;
+mod key_pairs;
 mod regions;
 
 use std::future::Future;
@@ -24,10 +26,20 @@ struct Area {
 
 /// Areas by product; adding an area is one line here.
 fn areas(version: &str) -> Option<&'static [Area]> {
-    static ECS: &[Area] = &[Area {
-        actions: regions::ACTIONS,
-        call: |c, a, p| Box::pin(regions::call(c, a, p)),
-    }];
+    static ECS: &[Area] = &[
+        Area {
+            actions: regions::ACTIONS,
+            call: |c, a, p| Box::pin(regions::call(c, a, p)),
+        },
+        Area {
+            actions: key_pairs::ACTIONS,
+            call: |c, a, p| Box::pin(key_pairs::call(c, a, p)),
+        },
+        Area {
+            actions: catalog::ACTIONS,
+            call: |c, a, p| Box::pin(catalog::call(c, a, p)),
+        },
+    ];
     static VPC: &[Area] = &[Area {
         actions: regions::ACTIONS,
         call: |c, a, p| Box::pin(regions::call(c, a, p)),

@@ -1,0 +1,163 @@
+//! Key pair records: name, fingerprint and OpenSSH public key (never a private key).
+
+use sqlx::Row;
+
+use crate::tags::{self, Tag};
+use crate::Conn;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPair {
+    pub name: String,
+    pub id: String,
+    pub fingerprint: String,
+    pub public_key: String,
+    pub resource_group_id: String,
+    pub created_at: String,
+}
+
+/// The tag resource type of key pairs; tags are keyed by key pair name.
+pub const TAG_TYPE: &str = "keypair";
+
+/// Filters of DescribeKeyPairs; `None`/empty means "any".
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub name: Option<String>,
+    /// A `LIKE` pattern (with `\` escapes) matched case-insensitively against the name.
+    pub name_like: Option<String>,
+    pub fingerprint: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+pub async fn exists(conn: &mut Conn, name: &str) -> crate::Result<bool> {
+    let row = sqlx::query("SELECT 1 FROM key_pairs WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
+pub async fn insert(conn: &mut Conn, kp: &KeyPair) -> crate::Result<()> {
+    sqlx::query("INSERT INTO key_pairs (name, id, fingerprint, public_key, resource_group_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&kp.name)
+        .bind(&kp.id)
+        .bind(&kp.fingerprint)
+        .bind(&kp.public_key)
+        .bind(&kp.resource_group_id)
+        .bind(&kp.created_at)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes one key pair and its tags; returns whether it existed.
+pub async fn delete(conn: &mut Conn, name: &str) -> crate::Result<bool> {
+    let done = sqlx::query("DELETE FROM key_pairs WHERE name = $1")
+        .bind(name)
+        .execute(&mut *conn)
+        .await?;
+    tags::delete_all(conn, TAG_TYPE, name).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Adds a value to bind and returns its placeholder.
+fn next(binds: &mut Vec<String>, v: &str) -> String {
+    binds.push(v.to_string());
+    format!("${}", binds.len())
+}
+
+fn where_clause(f: &Filter) -> (String, Vec<String>) {
+    let mut conds = Vec::new();
+    let mut binds = Vec::new();
+    if let Some(n) = &f.name {
+        conds.push(format!("name = {}", next(&mut binds, n)));
+    }
+    if let Some(p) = &f.name_like {
+        conds.push(format!(
+            "LOWER(name) LIKE LOWER({}) ESCAPE '\\'",
+            next(&mut binds, p)
+        ));
+    }
+    if let Some(fp) = &f.fingerprint {
+        conds.push(format!("fingerprint = {}", next(&mut binds, fp)));
+    }
+    if let Some(rg) = &f.resource_group_id {
+        conds.push(format!("resource_group_id = {}", next(&mut binds, rg)));
+    }
+    if !f.tags.is_empty() {
+        let (clause, tag_binds) = tags::filter_clause(TAG_TYPE, "name", &f.tags, binds.len() + 1);
+        conds.push(clause);
+        binds.extend(tag_binds);
+    }
+    let clause = if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    };
+    (clause, binds)
+}
+
+/// One page of key pairs (oldest first) with the total count of matches.
+pub async fn page(
+    conn: &mut Conn,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> crate::Result<(Vec<KeyPair>, i64)> {
+    let (clause, binds) = where_clause(f);
+    let count_sql = format!("SELECT COUNT(*) FROM key_pairs{clause}");
+    let mut q = sqlx::query(&count_sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let total: i64 = q.fetch_one(&mut *conn).await?.get(0);
+    let sql = format!(
+        "SELECT name, id, fingerprint, public_key, resource_group_id, created_at FROM key_pairs{clause} ORDER BY created_at, name LIMIT {limit} OFFSET {offset}"
+    );
+    let mut q = sqlx::query(&sql);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let items = rows
+        .iter()
+        .map(|r| KeyPair {
+            name: r.get(0),
+            id: r.get(1),
+            fingerprint: r.get(2),
+            public_key: r.get(3),
+            resource_group_id: r.get(4),
+            created_at: r.get(5),
+        })
+        .collect();
+    Ok((items, total))
+}
+
+/// Tags of many key pairs in one query: (name, tag) pairs ordered by name and key.
+pub async fn tags_of(conn: &mut Conn, names: &[String]) -> crate::Result<Vec<(String, Tag)>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_type = $1 AND resource_id IN ({}) ORDER BY resource_id, tag_key",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(TAG_TYPE);
+    for n in names {
+        q = q.bind(n);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.get(0),
+                Tag {
+                    key: r.get(1),
+                    value: r.get(2),
+                },
+            )
+        })
+        .collect())
+}
