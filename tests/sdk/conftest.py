@@ -52,8 +52,9 @@ def free_port():
 class Hearth:
     """A running `hearth serve` with a private data dir."""
 
-    def __init__(self, database_url=None, extra_env=None):
-        self.data_dir = Path(tempfile.mkdtemp(prefix="hearth-sdk-"))
+    def __init__(self, database_url=None, extra_env=None, data_dir=None):
+        self.owns_data_dir = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="hearth-sdk-"))
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
         self.key_id, self.key_secret = KEY_ID, KEY_SECRET
@@ -62,7 +63,7 @@ class Hearth:
         cmd = [hearth_binary(), "serve", "--listen", self.endpoint, "--data-dir", str(self.data_dir)]
         if database_url:
             cmd += ["--database-url", database_url]
-        self.log = open(self.data_dir / "serve.log", "w")
+        self.log = open(self.data_dir / "serve.log", "a")
         self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -86,6 +87,12 @@ class Hearth:
             req.add_query_param(k, v)
         return json.loads(client.do_action_with_exception(req))
 
+    def kill(self):
+        """SIGKILL: the crash a power cut or the OOM killer would cause."""
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
     def stop(self):
         self.proc.terminate()
         try:
@@ -94,7 +101,8 @@ class Hearth:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def backends():

@@ -21,6 +21,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// SQLite allows one writer; serializing writes here avoids SQLITE_BUSY on lock upgrades.
+    /// (WAL with synchronous=FULL: an acknowledged write survives a process crash and a power cut.)
     writer: Arc<Mutex<()>>,
 }
 
@@ -78,7 +79,7 @@ impl Store {
                 pool_options
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                            conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
                                 .await?;
                             Ok(())
                         })
