@@ -4,7 +4,9 @@
 pub mod config;
 mod error;
 pub mod ids;
+pub mod names;
 pub mod paging;
+pub mod security_group;
 pub mod tags;
 
 use std::path::PathBuf;

@@ -6,6 +6,7 @@
 //! them too), TEXT/BIGINT columns only, booleans as 0/1.
 
 mod backend;
+pub mod security_groups;
 pub mod tags;
 pub mod tokens;
 

@@ -2,6 +2,7 @@
 //! chosen by Version. Each area module lists its actions and handles them.
 
 mod regions;
+mod security_groups;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,10 +25,16 @@ struct Area {
 
 /// Areas by product; adding an area is one line here.
 fn areas(version: &str) -> Option<&'static [Area]> {
-    static ECS: &[Area] = &[Area {
-        actions: regions::ACTIONS,
-        call: |c, a, p| Box::pin(regions::call(c, a, p)),
-    }];
+    static ECS: &[Area] = &[
+        Area {
+            actions: regions::ACTIONS,
+            call: |c, a, p| Box::pin(regions::call(c, a, p)),
+        },
+        Area {
+            actions: security_groups::ACTIONS,
+            call: |c, a, p| Box::pin(security_groups::call(c, a, p)),
+        },
+    ];
     static VPC: &[Area] = &[Area {
         actions: regions::ACTIONS,
         call: |c, a, p| Box::pin(regions::call(c, a, p)),
