@@ -55,7 +55,14 @@ mod tests {
         let c = "InvalidX.Malformed";
         assert!(check_name("N", "web-sg_1.a:b", c).is_ok());
         assert!(check_name("N", "中文组", c).is_ok());
-        for bad in ["a", "1abc", "-abc", "http://x", "has space", &"a".repeat(129)] {
+        for bad in [
+            "a",
+            "1abc",
+            "-abc",
+            "http://x",
+            "has space",
+            &"a".repeat(129),
+        ] {
             assert_eq!(check_name("N", bad, c).unwrap_err().code, c, "{bad}");
         }
         assert!(check_description("D", "ok").is_ok());

@@ -215,9 +215,19 @@ async fn attribute(cloud: &Cloud, p: &Params) -> Result<Value> {
                 (&r.local_cidr, &r.peer_cidr)
             };
             let (src_group, src_name, dst_group, dst_name) = if ingress {
-                (r.peer_group_id.as_str(), rp.peer_group_name.as_str(), "", "")
+                (
+                    r.peer_group_id.as_str(),
+                    rp.peer_group_name.as_str(),
+                    "",
+                    "",
+                )
             } else {
-                ("", "", r.peer_group_id.as_str(), rp.peer_group_name.as_str())
+                (
+                    "",
+                    "",
+                    r.peer_group_id.as_str(),
+                    rp.peer_group_name.as_str(),
+                )
             };
             json!({
                 "SecurityGroupRuleId": r.id,

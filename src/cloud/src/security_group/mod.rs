@@ -5,8 +5,7 @@
 pub mod rule;
 
 use hearth_store::security_groups::{
-    self as store, GroupRecord, RuleCounts, RuleRecord, RuleWithPeer,
-    TAG_RESOURCE_TYPE,
+    self as store, GroupRecord, RuleCounts, RuleRecord, RuleWithPeer, TAG_RESOURCE_TYPE,
 };
 use hearth_store::{tokens, Conn};
 
@@ -90,7 +89,15 @@ async fn remember(
     response: &str,
 ) -> Result<()> {
     if let Some(t) = token {
-        tokens::record(conn, action, &t.token, &t.fingerprint, response, &ids::now_utc()).await?;
+        tokens::record(
+            conn,
+            action,
+            &t.token,
+            &t.fingerprint,
+            response,
+            &ids::now_utc(),
+        )
+        .await?;
     }
     Ok(())
 }
@@ -99,7 +106,11 @@ async fn remember(
 pub async fn create(cloud: &Cloud, g: NewGroup) -> Result<String> {
     cloud.check_region(&g.region_id)?;
     if let Some(name) = &g.name {
-        names::check_name("SecurityGroupName", name, "InvalidSecurityGroupName.Malformed")?;
+        names::check_name(
+            "SecurityGroupName",
+            name,
+            "InvalidSecurityGroupName.Malformed",
+        )?;
     }
     if let Some(d) = &g.description {
         names::check_description("Description", d)?;
@@ -129,7 +140,12 @@ pub async fn create(cloud: &Cloud, g: NewGroup) -> Result<String> {
         description: g.description.clone().unwrap_or_default(),
         vpc_id,
         // Enterprise groups isolate their members from each other unless a rule allows it.
-        inner_access_policy: if group_type == "enterprise" { "Drop" } else { "Accept" }.into(),
+        inner_access_policy: if group_type == "enterprise" {
+            "Drop"
+        } else {
+            "Accept"
+        }
+        .into(),
         group_type,
         resource_group_id: g.resource_group_id.clone().unwrap_or_default(),
         created_at: ids::now_utc(),
@@ -152,7 +168,10 @@ pub struct Query {
 pub enum Paging {
     Numbered(crate::paging::Page),
     /// `after`: the cursor from the previous page's NextToken (None for the first page).
-    Token { after: Option<i64>, max: i64 },
+    Token {
+        after: Option<i64>,
+        max: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -202,7 +221,10 @@ pub async fn describe(cloud: &Cloud, q: &Query) -> Result<Listing> {
     if let Some(limit) = limit {
         if rows.len() > limit {
             rows.truncate(limit);
-            next_token = rows.last().map(|(seq, _)| seq.to_string()).unwrap_or_default();
+            next_token = rows
+                .last()
+                .map(|(seq, _)| seq.to_string())
+                .unwrap_or_default();
         }
     }
     let ids: Vec<String> = rows.iter().map(|(_, g)| g.id.clone()).collect();
@@ -460,7 +482,11 @@ pub async fn modify(
 ) -> Result<()> {
     cloud.check_region(region_id)?;
     if let Some(name) = name {
-        names::check_name("SecurityGroupName", name, "InvalidSecurityGroupName.Malformed")?;
+        names::check_name(
+            "SecurityGroupName",
+            name,
+            "InvalidSecurityGroupName.Malformed",
+        )?;
     }
     if let Some(d) = description {
         names::check_description("Description", d)?;

@@ -118,7 +118,10 @@ impl Ipv4Net {
         let (addr, prefix) = match s.split_once('/') {
             Some((a, p)) => {
                 // Reject "+8", " 8", "08"-style oddities: digits only, no leading zero.
-                if p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+                if p.is_empty()
+                    || !p.bytes().all(|c| c.is_ascii_digit())
+                    || (p.len() > 1 && p.starts_with('0'))
+                {
                     return None;
                 }
                 (a, p.parse::<u8>().ok()?)
@@ -293,7 +296,9 @@ impl RuleInput {
             // PortRange means that. TCP/UDP must say which ports.
             None if !protocol.has_ports() => PortRange::Any,
             None => return Err(Error::missing_parameter(&self.name("PortRange"))),
-            Some(text) => self.port_range_for(protocol, text, "PortRange", "InvalidPortRange.Malformed")?,
+            Some(text) => {
+                self.port_range_for(protocol, text, "PortRange", "InvalidPortRange.Malformed")?
+            }
         };
         let source_ports = match self.source_port_range.as_deref() {
             None => None,
@@ -407,7 +412,10 @@ impl RuleInput {
         }
 
         let description = self.description.clone().unwrap_or_default();
-        if description.chars().count() > 512 || description.starts_with("http://") || description.starts_with("https://") {
+        if description.chars().count() > 512
+            || description.starts_with("http://")
+            || description.starts_with("https://")
+        {
             return Err(Error::bad_request(
                 "InvalidDescription.Malformed",
                 format!(
@@ -509,8 +517,16 @@ mod tests {
     #[test]
     fn port_ranges() {
         assert_eq!(PortRange::parse("-1/-1"), Some(PortRange::Any));
-        assert_eq!(PortRange::parse("1/65535"), Some(PortRange::Ports { start: 1, end: 65535 }));
-        for bad in ["0/10", "10/5", "1/65536", "22", "a/b", "-1/22", "", "22/22/22"] {
+        assert_eq!(
+            PortRange::parse("1/65535"),
+            Some(PortRange::Ports {
+                start: 1,
+                end: 65535
+            })
+        );
+        for bad in [
+            "0/10", "10/5", "1/65536", "22", "a/b", "-1/22", "", "22/22/22",
+        ] {
             assert_eq!(PortRange::parse(bad), None, "{bad}");
         }
         // TCP needs real ports; ICMP/GRE/ALL only -1/-1 (and default to it).
@@ -518,7 +534,9 @@ mod tests {
         assert_eq!(code(bad), "InvalidPortRange.Malformed");
         let bad = input("icmp", Some("22/22"), Some("0.0.0.0/0")).parse(Direction::Ingress);
         assert_eq!(code(bad), "InvalidPortRange.Malformed");
-        let r = input("all", None, Some("0.0.0.0/0")).parse(Direction::Ingress).unwrap();
+        let r = input("all", None, Some("0.0.0.0/0"))
+            .parse(Direction::Ingress)
+            .unwrap();
         assert_eq!(r.ports, PortRange::Any);
         let missing = input("udp", None, Some("0.0.0.0/0")).parse(Direction::Ingress);
         assert_eq!(code(missing), "MissingParameter");
@@ -527,16 +545,33 @@ mod tests {
     #[test]
     fn cidrs() {
         assert_eq!(Ipv4Net::parse("1.2.3.4").unwrap().to_string(), "1.2.3.4/32");
-        assert_eq!(Ipv4Net::parse("10.1.2.3/8").unwrap().network(), Ipv4Addr::new(10, 0, 0, 0));
-        assert_eq!(Ipv4Net::parse("0.0.0.0/0").unwrap().network(), Ipv4Addr::new(0, 0, 0, 0));
-        for bad in ["10.0.0.0/33", "10.0.0/8", "300.1.1.1", "10.0.0.0/", "10.0.0.0/+8", "::/0", "x"] {
+        assert_eq!(
+            Ipv4Net::parse("10.1.2.3/8").unwrap().network(),
+            Ipv4Addr::new(10, 0, 0, 0)
+        );
+        assert_eq!(
+            Ipv4Net::parse("0.0.0.0/0").unwrap().network(),
+            Ipv4Addr::new(0, 0, 0, 0)
+        );
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0/8",
+            "300.1.1.1",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "::/0",
+            "x",
+        ] {
             assert_eq!(Ipv4Net::parse(bad), None, "{bad}");
         }
         let bad = input("tcp", Some("22/22"), Some("10.0.0.0/33")).parse(Direction::Ingress);
         assert_eq!(code(bad), "InvalidSourceCidrIp.Malformed");
         let mut egress = input("tcp", Some("22/22"), None);
         egress.dest_cidr_ip = Some("nope".into());
-        assert_eq!(code(egress.parse(Direction::Egress)), "InvalidDestCidrIp.Malformed");
+        assert_eq!(
+            code(egress.parse(Direction::Egress)),
+            "InvalidDestCidrIp.Malformed"
+        );
     }
 
     #[test]
@@ -545,13 +580,22 @@ mod tests {
         assert_eq!(code(none), "MissingParameter");
         let mut g = input("tcp", Some("22/22"), None);
         g.source_group_id = Some("sg-abc".into());
-        assert_eq!(g.parse(Direction::Ingress).unwrap().peer, Peer::Group("sg-abc".into()));
+        assert_eq!(
+            g.parse(Direction::Ingress).unwrap().peer,
+            Peer::Group("sg-abc".into())
+        );
         // Egress looks at DestGroupId, not SourceGroupId.
         assert_eq!(code(g.parse(Direction::Egress)), "MissingParameter");
         g.dest_group_id = Some("sg-def".into());
-        assert_eq!(g.parse(Direction::Egress).unwrap().peer, Peer::Group("sg-def".into()));
+        assert_eq!(
+            g.parse(Direction::Egress).unwrap().peer,
+            Peer::Group("sg-def".into())
+        );
         g.nic_type = Some("internet".into());
-        assert_eq!(code(g.parse(Direction::Egress)), "InvalidNicType.ValueNotSupported");
+        assert_eq!(
+            code(g.parse(Direction::Egress)),
+            "InvalidNicType.ValueNotSupported"
+        );
     }
 
     #[test]
@@ -562,21 +606,31 @@ mod tests {
         let r = i.parse(Direction::Ingress).unwrap();
         assert_eq!((r.policy, r.priority), (Policy::Drop, 100));
         i.priority = Some("101".into());
-        assert_eq!(code(i.parse(Direction::Ingress)), "InvalidPriority.ValueNotSupported");
+        assert_eq!(
+            code(i.parse(Direction::Ingress)),
+            "InvalidPriority.ValueNotSupported"
+        );
         i.priority = Some("high".into());
-        assert_eq!(code(i.parse(Direction::Ingress)), "InvalidPriority.Malformed");
+        assert_eq!(
+            code(i.parse(Direction::Ingress)),
+            "InvalidPriority.Malformed"
+        );
         i.priority = None;
         i.policy = Some("reject".into());
         assert_eq!(code(i.parse(Direction::Ingress)), "InvalidPolicy.Malformed");
 
         // Same rule written differently has one identity; the description does not count.
-        let a = input("tcp", Some("80/80"), Some("1.2.3.4")).parse(Direction::Ingress).unwrap();
+        let a = input("tcp", Some("80/80"), Some("1.2.3.4"))
+            .parse(Direction::Ingress)
+            .unwrap();
         let mut b = input("TCP", Some("80/80"), Some("1.2.3.4/32"));
         b.description = Some("web".into());
         b.policy = Some("Accept".into());
         let b = b.parse(Direction::Ingress).unwrap();
         assert_eq!(a.identity(), b.identity());
-        let c = input("tcp", Some("80/81"), Some("1.2.3.4")).parse(Direction::Ingress).unwrap();
+        let c = input("tcp", Some("80/81"), Some("1.2.3.4"))
+            .parse(Direction::Ingress)
+            .unwrap();
         assert_ne!(a.identity(), c.identity());
         let e = input("tcp", Some("80/80"), Some("1.2.3.4")).parse(Direction::Egress);
         assert!(e.is_err(), "egress needs DestCidrIp");
