@@ -436,3 +436,37 @@ def test_xml_format(raw, region):
     gid = r.body.split("<SecurityGroupId>")[1].split("<")[0]
     r = raw.send(raw.common("DeleteSecurityGroup", RegionId=region, SecurityGroupId=gid))
     assert r.status == 200, r.body
+
+
+def test_describe_filters(ecs, region):
+    vpc_id = uniq("vpc")
+    name = uniq("flt")
+    a = create(ecs, region, name=name, vpc_id=vpc_id)
+    b = create(ecs, region, vpc_id=vpc_id, security_group_type="enterprise", resource_group_id="rg-filter")
+    c = create(ecs, region, name=name)  # classic: no VpcId
+    try:
+        ids = lambda body: sorted(g.security_group_id for g in body.security_groups.security_group)
+        assert ids(describe(ecs, region, vpc_id=vpc_id)) == sorted([a, b])
+        assert ids(describe(ecs, region, vpc_id=vpc_id, security_group_type="enterprise")) == [b]
+        assert ids(describe(ecs, region, security_group_name=name)) == sorted([a, c])
+        assert ids(describe(ecs, region, security_group_name=name, network_type="classic")) == [c]
+        assert ids(describe(ecs, region, security_group_name=name, network_type="vpc")) == [a]
+        assert ids(describe(ecs, region, resource_group_id="rg-filter", vpc_id=vpc_id)) == [b]
+        both = json.dumps([a, b])
+        assert ids(describe(ecs, region, security_group_ids=both, security_group_id=b)) == [b]
+        refused(lambda: describe(ecs, region, security_group_type="premium"), "InvalidParameter", 400)
+        refused(lambda: describe(ecs, "no-such-region"), "InvalidRegionId.NotFound", 404)
+    finally:
+        for gid in (a, b, c):
+            delete(ecs, region, gid)
+
+
+def test_authorize_client_token(ecs, region, group):
+    token = uuid.uuid4().hex
+    kw = dict(ip_protocol="tcp", port_range="8080/8080", source_cidr_ip="0.0.0.0/0", client_token=token)
+    ingress(ecs, region, group, **kw)
+    ingress(ecs, region, group, **kw)
+    assert len(rules(ecs, region, group)) == 1
+    kw["port_range"] = "9090/9090"
+    refused(lambda: ingress(ecs, region, group, **kw), "IdempotentParameterMismatch", 400)
+    assert len(rules(ecs, region, group)) == 1
