@@ -470,3 +470,34 @@ def test_authorize_client_token(ecs, region, group):
     kw["port_range"] = "9090/9090"
     refused(lambda: ingress(ecs, region, group, **kw), "IdempotentParameterMismatch", 400)
     assert len(rules(ecs, region, group)) == 1
+
+
+def test_rule_quota_and_attribute_paging(ecs, region, group):
+    def batch(first):
+        return [m.AuthorizeSecurityGroupRequestPermissions(ip_protocol="tcp", port_range=f"{p}/{p}",
+                                                           source_cidr_ip="0.0.0.0/0")
+                for p in range(first, first + 100)]
+    ingress(ecs, region, group, permissions=batch(1000))
+    egress(ecs, region, group, permissions=[
+        m.AuthorizeSecurityGroupEgressRequestPermissions(ip_protocol="tcp", port_range=f"{p}/{p}", dest_cidr_ip="0.0.0.0/0")
+        for p in range(1000, 1100)])
+    assert len(rules(ecs, region, group)) == 200
+    # The 201st rule is refused and nothing is added; re-authorizing an existing rule is still fine.
+    refused(lambda: ingress(ecs, region, group, ip_protocol="udp", port_range="1/1", source_cidr_ip="0.0.0.0/0"),
+            "AuthorizationLimitExceed", 403)
+    ingress(ecs, region, group, ip_protocol="tcp", port_range="1000/1000", source_cidr_ip="0.0.0.0/0")
+    assert len(rules(ecs, region, group)) == 200
+    refused(lambda: ingress(ecs, region, group, permissions=batch(2000) + batch(3000)[:1]), "InvalidParameter", 400)
+
+    # DescribeSecurityGroupAttribute pages with MaxResults/NextToken.
+    seen, token = [], None
+    while True:
+        body = ecs.describe_security_group_attribute(m.DescribeSecurityGroupAttributeRequest(
+            region_id=region, security_group_id=group, direction="ingress", max_results=30, next_token=token)).body
+        page = body.permissions.permission
+        assert len(page) <= 30
+        seen += [p.port_range for p in page]
+        token = body.next_token
+        if not token:
+            break
+    assert seen == [f"{p}/{p}" for p in range(1000, 1100)]

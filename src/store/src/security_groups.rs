@@ -429,6 +429,14 @@ pub async fn existing_rule_ids(
         .collect())
 }
 
+pub async fn count_rules(conn: &mut Conn, group_id: &str) -> crate::Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM security_group_rules WHERE security_group_id = $1")
+        .bind(group_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.get(0))
+}
+
 pub async fn delete_rule(conn: &mut Conn, group_id: &str, rule_id: &str) -> crate::Result<()> {
     sqlx::query("DELETE FROM security_group_rules WHERE security_group_id = $1 AND id = $2")
         .bind(group_id)

@@ -201,8 +201,26 @@ async fn attribute(cloud: &Cloud, p: &Params) -> Result<Value> {
     let nic_type = p
         .one_of("NicType", &["intranet", "internet"])?
         .and_then(NicType::parse);
+    // A group holds at most 200 rules, so token paging slices the filtered list: the token is
+    // the position of the next rule.
+    let max = p.int_in("MaxResults", 10, 1000, None)?;
+    let start = match p.opt("NextToken") {
+        Some(t) => sg::parse_next_token(t)? as usize,
+        None => 0,
+    };
     let (group, rules) = sg::attribute(cloud, region_id, id, direction, nic_type).await?;
+    let end = match max {
+        Some(max) => rules.len().min(start.saturating_add(max as usize)),
+        None => rules.len(),
+    };
+    let next_token = if end < rules.len() {
+        end.to_string()
+    } else {
+        String::new()
+    };
     let permissions: Vec<Value> = rules
+        .get(start.min(rules.len())..end.max(start.min(rules.len())))
+        .unwrap_or_default()
         .iter()
         .map(|rp| {
             let r = &rp.rule;
@@ -267,8 +285,12 @@ async fn attribute(cloud: &Cloud, p: &Params) -> Result<Value> {
         "VpcId": group.vpc_id,
         "InnerAccessPolicy": group.inner_access_policy,
         "Permissions": {"Permission": permissions},
+        "NextToken": next_token,
     }))
 }
+
+/// ECS takes at most 100 `Permissions.N` entries per request.
+const MAX_PERMISSIONS: usize = 100;
 
 /// The rules of an Authorize/Revoke request: the flat parameters (when IpProtocol is given)
 /// followed by each `Permissions.N` entry.
@@ -293,7 +315,14 @@ fn rule_inputs(p: &Params) -> Result<Vec<RuleInput>> {
             description: p.opt("Description").map(String::from),
         });
     }
-    for (n, m) in p.objects("Permissions")? {
+    let listed = p.objects("Permissions")?;
+    if listed.len() > MAX_PERMISSIONS {
+        return Err(Error::invalid_parameter(
+            "Permissions",
+            format!("at most {MAX_PERMISSIONS} rules may be given in one request"),
+        ));
+    }
+    for (n, m) in listed {
         inputs.push(RuleInput {
             prefix: format!("Permissions.{n}."),
             ip_protocol: field(&m, "IpProtocol"),

@@ -25,6 +25,9 @@ pub fn capacity(group_type: &str) -> i64 {
     }
 }
 
+/// Rules one group may hold, ingress and egress together (the ECS default quota).
+pub const MAX_RULES_PER_GROUP: i64 = 200;
+
 /// A ClientToken and the fingerprint of the parameters it came with.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
@@ -383,14 +386,27 @@ pub async fn authorize(
         .await?
         .ok_or_else(|| not_found(group_id))?;
     check_peers(&mut tx, region_id, &rules).await?;
+    let mut count = store::count_rules(&mut tx, group_id).await?;
+    let mut added: Vec<String> = Vec::new();
     for rule in &rules {
         let identity = rule.identity();
-        if store::find_rule_by_identity(&mut tx, group_id, &identity)
-            .await?
-            .is_none()
+        if added.contains(&identity)
+            || store::find_rule_by_identity(&mut tx, group_id, &identity)
+                .await?
+                .is_some()
         {
-            store::insert_rule(&mut tx, &record_of(group_id, rule)).await?;
+            continue;
         }
+        count += 1;
+        if count > MAX_RULES_PER_GROUP {
+            // Dropping the transaction un-adds this request's earlier rules too.
+            return Err(Error::forbidden(
+                "AuthorizationLimitExceed",
+                format!("The limit of authorization records in the security group {group_id} is reached: a group holds at most {MAX_RULES_PER_GROUP} rules."),
+            ));
+        }
+        store::insert_rule(&mut tx, &record_of(group_id, rule)).await?;
+        added.push(identity);
     }
     remember(&mut tx, action, &token, "").await?;
     tx.commit().await?;
