@@ -501,3 +501,14 @@ def test_rule_quota_and_attribute_paging(ecs, region, group):
         if not token:
             break
     assert seen == [f"{p}/{p}" for p in range(1000, 1100)]
+
+
+def test_unfiltered_total_follows_creates_and_deletes(ecs, region):
+    before = describe(ecs, region).total_count
+    gid = create(ecs, region)
+    assert describe(ecs, region).total_count == before + 1
+    # A page past the end still reports the total.
+    far = describe(ecs, region, page_number=100000, page_size=50)
+    assert far.total_count == before + 1 and far.security_groups.security_group == []
+    delete(ecs, region, gid)
+    assert describe(ecs, region).total_count == before

@@ -64,6 +64,19 @@ pub struct GroupFilter {
     pub tags: Vec<Tag>,
 }
 
+impl GroupFilter {
+    /// True when the filter keeps every group of the region.
+    pub fn is_region_only(&self) -> bool {
+        self.vpc_id.is_none()
+            && self.ids.is_none()
+            && self.name.is_none()
+            && self.group_type.is_none()
+            && self.resource_group_id.is_none()
+            && self.in_vpc.is_none()
+            && self.tags.is_empty()
+    }
+}
+
 /// Per-group rule counts for a listing page.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RuleCounts {
@@ -140,6 +153,16 @@ pub async fn insert_group(conn: &mut Conn, g: &GroupRecord) -> crate::Result<()>
     .bind(&g.created_at)
     .execute(&mut *conn)
     .await?;
+    sqlx::query(
+        "INSERT INTO security_group_counts (region_id, n) VALUES ($1, 0) ON CONFLICT (region_id) DO NOTHING",
+    )
+    .bind(&g.region_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE security_group_counts SET n = n + 1 WHERE region_id = $1")
+        .bind(&g.region_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -180,6 +203,13 @@ pub async fn delete_group(conn: &mut Conn, id: &str) -> crate::Result<()> {
         .execute(&mut *conn)
         .await?;
     crate::tags::delete_all(conn, TAG_RESOURCE_TYPE, id).await?;
+    sqlx::query(
+        "UPDATE security_group_counts SET n = n - 1 \
+         WHERE region_id = (SELECT region_id FROM security_groups WHERE id = $1)",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM security_groups WHERE id = $1")
         .bind(id)
         .execute(&mut *conn)
@@ -265,31 +295,60 @@ pub async fn count_groups(conn: &mut Conn, f: &GroupFilter) -> crate::Result<i64
     Ok(row.get(0))
 }
 
-/// One page of groups in creation order, each with its `seq` (the NextToken cursor):
-/// `after_seq` continues a NextToken listing, `offset` a PageNumber listing.
-pub async fn list_groups(
+/// A page of groups in creation order, each with its `seq` (the NextToken cursor) and rule
+/// counts, plus the total number of matches: `after_seq` continues a NextToken listing, `offset`
+/// a PageNumber listing. One query answers all of it (the total is an uncorrelated subquery,
+/// computed once); only a page past the end needs a second, COUNT-only query.
+pub async fn page_groups(
     conn: &mut Conn,
     f: &GroupFilter,
     after_seq: Option<i64>,
     limit: i64,
     offset: i64,
-) -> crate::Result<Vec<(i64, GroupRecord)>> {
-    let (mut clause, mut binds) = where_clause(f);
+) -> crate::Result<(i64, Vec<(i64, GroupRecord, RuleCounts)>)> {
+    let (clause, mut binds) = where_clause(f);
+    let mut page_clause = clause.clone();
     if let Some(seq) = after_seq {
         binds.push(Bind::Int(seq));
-        clause.push_str(&format!(" AND seq > ${}", binds.len()));
+        page_clause.push_str(&format!(" AND seq > ${}", binds.len()));
     }
     binds.push(Bind::Int(limit));
     binds.push(Bind::Int(offset));
+    // The same placeholders serve the total's subquery and the page (both backends allow a
+    // placeholder to appear twice); inside the subquery, unqualified columns are its own table's.
+    // A whole region's total is kept in security_group_counts; anything narrower is counted.
+    let total = if f.is_region_only() {
+        "COALESCE((SELECT n FROM security_group_counts WHERE region_id = $1), 0)".to_string()
+    } else {
+        format!("(SELECT COUNT(*) FROM security_groups c WHERE {clause})")
+    };
     let sql = format!(
-        "SELECT {GROUP_COLUMNS} FROM security_groups WHERE {clause} ORDER BY seq LIMIT ${} OFFSET ${}",
+        "SELECT {GROUP_COLUMNS}, {total}, \
+         (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id), \
+         (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id AND r.peer_group_id <> '') \
+         FROM security_groups WHERE {page_clause} ORDER BY seq LIMIT ${} OFFSET ${}",
         binds.len() - 1,
         binds.len()
     );
     let rows = bind_all(sqlx::query(&sql), binds)
         .fetch_all(&mut *conn)
         .await?;
-    Ok(rows.iter().map(group_from_row).collect())
+    if rows.is_empty() {
+        return Ok((count_groups(conn, f).await?, Vec::new()));
+    }
+    let total: i64 = rows[0].get(10);
+    let page = rows
+        .iter()
+        .map(|r| {
+            let (seq, g) = group_from_row(r);
+            let counts = RuleCounts {
+                rules: r.get(11),
+                group_to_group: r.get(12),
+            };
+            (seq, g, counts)
+        })
+        .collect();
+    Ok((total, page))
 }
 
 /// Tags of many groups in one query, by group ID, each list ordered by key.
@@ -311,36 +370,6 @@ pub async fn tags_of(conn: &mut Conn, ids: &[String]) -> crate::Result<HashMap<S
             key: r.get(1),
             value: r.get(2),
         });
-    }
-    Ok(out)
-}
-
-/// Rule counts of many groups in one query, by group ID (groups without rules are absent).
-pub async fn rule_counts_of(
-    conn: &mut Conn,
-    ids: &[String],
-) -> crate::Result<HashMap<String, RuleCounts>> {
-    let mut out = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let sql = format!(
-        "SELECT security_group_id, COUNT(*), SUM(CASE WHEN peer_group_id <> '' THEN 1 ELSE 0 END) \
-         FROM security_group_rules WHERE security_group_id IN ({}) GROUP BY security_group_id",
-        placeholders(1, ids.len())
-    );
-    let mut q = sqlx::query(&sql);
-    for id in ids {
-        q = q.bind(id);
-    }
-    for r in q.fetch_all(&mut *conn).await? {
-        out.insert(
-            r.get::<String, _>(0),
-            RuleCounts {
-                rules: r.get(1),
-                group_to_group: r.get(2),
-            },
-        );
     }
     Ok(out)
 }

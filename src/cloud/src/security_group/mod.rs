@@ -204,40 +204,34 @@ pub fn parse_next_token(token: &str) -> Result<i64> {
     })
 }
 
-/// A page of groups: one COUNT, one page query, then tags and rule counts for the whole page
-/// in one query each.
+/// A page of groups: one query for the page, its rule counts and the total, then one query for
+/// the whole page's tags.
 pub async fn describe(cloud: &Cloud, q: &Query) -> Result<Listing> {
     cloud.check_region(&q.filter.region_id)?;
     let mut conn = cloud.store.pool().acquire().await?;
-    let total = store::count_groups(&mut conn, &q.filter).await?;
-    let (mut rows, limit) = match q.paging {
-        Paging::Numbered(p) => (
-            store::list_groups(&mut conn, &q.filter, None, p.limit(), p.offset()).await?,
-            None,
-        ),
-        Paging::Token { after, max } => (
-            store::list_groups(&mut conn, &q.filter, after, max + 1, 0).await?,
-            Some(max as usize),
-        ),
+    let (limit, offset, after, cap) = match q.paging {
+        Paging::Numbered(p) => (p.limit(), p.offset(), None, None),
+        // One more than asked tells whether another page follows.
+        Paging::Token { after, max } => (max + 1, 0, after, Some(max as usize)),
     };
+    let (total, mut rows) = store::page_groups(&mut conn, &q.filter, after, limit, offset).await?;
     let mut next_token = String::new();
-    if let Some(limit) = limit {
-        if rows.len() > limit {
-            rows.truncate(limit);
+    if let Some(cap) = cap {
+        if rows.len() > cap {
+            rows.truncate(cap);
             next_token = rows
                 .last()
-                .map(|(seq, _)| seq.to_string())
+                .map(|(seq, _, _)| seq.to_string())
                 .unwrap_or_default();
         }
     }
-    let ids: Vec<String> = rows.iter().map(|(_, g)| g.id.clone()).collect();
+    let ids: Vec<String> = rows.iter().map(|(_, g, _)| g.id.clone()).collect();
     let mut tags = store::tags_of(&mut conn, &ids).await?;
-    let counts = store::rule_counts_of(&mut conn, &ids).await?;
     let groups = rows
         .into_iter()
-        .map(|(_, group)| Listed {
+        .map(|(_, group, counts)| Listed {
             tags: tags.remove(&group.id).unwrap_or_default(),
-            counts: counts.get(&group.id).copied().unwrap_or_default(),
+            counts,
             // Instances do not exist yet (see `instances_in_group`).
             ecs_count: 0,
             group,
