@@ -230,7 +230,15 @@ pub async fn groups_referencing(conn: &mut Conn, id: &str) -> crate::Result<Vec<
 }
 
 fn where_clause(f: &GroupFilter) -> (String, Vec<Bind>) {
-    let mut conds = vec!["region_id = $1".to_string()];
+    // With an ID list, the primary key finds the (at most 100) rows; SQLite would otherwise
+    // walk the region index to avoid sorting them. `region_id || ''` (portable SQL) keeps the
+    // condition but takes that index out of the planner's choice.
+    let region = if f.ids.is_some() {
+        "region_id || '' = $1"
+    } else {
+        "region_id = $1"
+    };
+    let mut conds = vec![region.to_string()];
     let mut binds = vec![Bind::Text(f.region_id.clone())];
     let text = |conds: &mut Vec<String>, binds: &mut Vec<Bind>, col: &str, v: &str| {
         binds.push(Bind::Text(v.to_string()));
