@@ -9,6 +9,7 @@ pub mod images;
 pub mod key_pairs;
 pub mod names;
 pub mod paging;
+pub mod security_group;
 pub mod ssh_keys;
 pub mod tags;
 

@@ -4,6 +4,7 @@
 mod catalog;
 mod key_pairs;
 mod regions;
+mod security_groups;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +39,10 @@ fn areas(version: &str) -> Option<&'static [Area]> {
         Area {
             actions: catalog::ACTIONS,
             call: |c, a, p| Box::pin(catalog::call(c, a, p)),
+        },
+        Area {
+            actions: security_groups::ACTIONS,
+            call: |c, a, p| Box::pin(security_groups::call(c, a, p)),
         },
     ];
     static VPC: &[Area] = &[Area {
