@@ -1,11 +1,16 @@
 //! The domain of hearth: what a region, a VPC, a security group or an instance is, and the ECS
 //! rules that decide which requests are valid. Pure logic over the store: no HTTP, no ioctls.
 
+pub mod cidr;
+pub mod client_token;
 pub mod config;
 mod error;
 pub mod ids;
+pub mod names;
 pub mod paging;
 pub mod tags;
+pub mod vpc;
+pub mod vswitch;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -8,6 +8,8 @@
 mod backend;
 pub mod tags;
 pub mod tokens;
+pub mod vpcs;
+pub mod vswitches;
 
 pub use backend::{Backend, Store, WriteTx};
 pub use sqlx::AnyConnection as Conn;

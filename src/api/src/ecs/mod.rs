@@ -2,6 +2,7 @@
 //! chosen by Version. Each area module lists its actions and handles them.
 
 mod regions;
+mod vpcs;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,10 +29,16 @@ fn areas(version: &str) -> Option<&'static [Area]> {
         actions: regions::ACTIONS,
         call: |c, a, p| Box::pin(regions::call(c, a, p)),
     }];
-    static VPC: &[Area] = &[Area {
-        actions: regions::ACTIONS,
-        call: |c, a, p| Box::pin(regions::call(c, a, p)),
-    }];
+    static VPC: &[Area] = &[
+        Area {
+            actions: regions::ACTIONS,
+            call: |c, a, p| Box::pin(regions::call(c, a, p)),
+        },
+        Area {
+            actions: vpcs::ACTIONS,
+            call: |c, a, p| Box::pin(vpcs::call(c, a, p)),
+        },
+    ];
     match version {
         ECS_VERSION => Some(ECS),
         VPC_VERSION => Some(VPC),
