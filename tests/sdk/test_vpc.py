@@ -368,6 +368,16 @@ def test_vswitch_paging(vpc, region, network):
         assert (body.total_count, body.page_number, body.page_size) == (5, number, 2)
         seen += [v.v_switch_id for v in body.v_switches.v_switch]
     assert seen == made
+    # Totals stay right after a delete, by VPC, by VPC and zone, and by zone alone.
+    delete_vswitch(vpc, region, made[0])
+    zone = zone_of(vpc, region)
+    for filters in ({"vpc_id": network}, {"vpc_id": network, "zone_id": zone}):
+        body = vpc.describe_vswitches(m.DescribeVSwitchesRequest(page_size=2, **filters)).body
+        assert body.total_count == 4
+        assert [v.v_switch_id for v in body.v_switches.v_switch] == made[1:3]
+    everywhere = vpc.describe_vswitches(m.DescribeVSwitchesRequest(zone_id=zone, page_size=1)).body.total_count
+    assert everywhere >= 4
+    assert count_vswitches(vpc, page_size=1) == everywhere  # one zone here
     code, status, _ = refused(lambda: vpc.describe_vswitches(m.DescribeVSwitchesRequest(vpc_id=network, page_size=51)))
     assert (code, status) == ("InvalidPageSize.Malformed", 400)
 

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use hearth_store::tags as store_tags;
-use hearth_store::vpcs::{self as vpc_store, VpcFilter};
+use hearth_store::vpcs as vpc_store;
 use hearth_store::vswitches as store;
 pub use hearth_store::vswitches::{VSwitch, VSwitchFilter};
 
@@ -127,6 +127,7 @@ pub async fn create(cloud: &Cloud, req: &CreateVSwitch) -> Result<CreatedVSwitch
         vswitch_name: req.vswitch_name.clone().unwrap_or_default(),
         description: req.description.clone().unwrap_or_default(),
         cidr_block: block.to_string(),
+        route_table_id: owner.route_table_id.clone(),
         cidr_first: block.first() as i64,
         cidr_last: block.last() as i64,
         available_ip_count: cidr::available_count(&block) as i64,
@@ -165,13 +166,11 @@ pub struct DescribeVSwitches {
 #[derive(Debug, Clone)]
 pub struct VSwitchView {
     pub vswitch: VSwitch,
-    /// The route table of the VSwitch: its VPC's system route table.
-    pub route_table_id: String,
     pub tags: Vec<Tag>,
 }
 
-/// The matching count and one page; three queries whatever the page size (count+page, the
-/// page's VPCs for their route tables, the page's tags).
+/// The matching count and one page; at most three queries whatever the page size (page,
+/// count, the page's tags).
 pub async fn describe(cloud: &Cloud, q: &DescribeVSwitches) -> Result<(i64, Vec<VSwitchView>)> {
     if let Some(r) = &q.region_id {
         cloud.check_region(r)?;
@@ -183,23 +182,10 @@ pub async fn describe(cloud: &Cloud, q: &DescribeVSwitches) -> Result<(i64, Vec<
     let (total, rows) = store::list(&mut conn, &q.filter, q.page.offset(), q.page.limit()).await?;
     let ids: Vec<String> = rows.iter().map(|v| v.vswitch_id.clone()).collect();
     let mut tags = vpc_store::tags_of(&mut conn, "vswitch", &ids).await?;
-    let mut vpc_ids: Vec<String> = rows.iter().map(|v| v.vpc_id.clone()).collect();
-    vpc_ids.sort();
-    vpc_ids.dedup();
-    let filter = VpcFilter {
-        vpc_ids: Some(vpc_ids),
-        ..Default::default()
-    };
-    let (_, vpcs) = vpc_store::list(&mut conn, &filter, 0, rows.len() as i64).await?;
     let views = rows
         .into_iter()
         .map(|v| VSwitchView {
             tags: tags.remove(&v.vswitch_id).unwrap_or_default(),
-            route_table_id: vpcs
-                .iter()
-                .find(|x| x.vpc_id == v.vpc_id)
-                .map(|x| x.route_table_id.clone())
-                .unwrap_or_default(),
             vswitch: v,
         })
         .collect();
@@ -231,15 +217,7 @@ pub async fn attributes(
         return Err(dry_run_passed());
     }
     let tags = store_tags::list(&mut conn, "vswitch", vswitch_id).await?;
-    let route_table_id = vpc_store::get(&mut conn, &vswitch.vpc_id)
-        .await?
-        .map(|v| v.route_table_id)
-        .unwrap_or_default();
-    Ok(VSwitchView {
-        vswitch,
-        route_table_id,
-        tags,
-    })
+    Ok(VSwitchView { vswitch, tags })
 }
 
 pub async fn delete(

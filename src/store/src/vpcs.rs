@@ -122,7 +122,11 @@ pub async fn list(
         w.eq_int("is_default", d as i64);
     }
     w.tags("vpc", "vpc_id", &filter.tags);
-    let (total, rows) = w.page(conn, "vpcs", COLUMNS, offset, limit).await?;
+    let rows = w.rows(conn, "vpcs", COLUMNS, offset, limit).await?;
+    let total = match total_from_page(offset, limit, rows.len()) {
+        Some(t) => t,
+        None => w.count(conn, "vpcs").await?,
+    };
     Ok((total, rows.iter().map(from_row).collect()))
 }
 
@@ -211,38 +215,65 @@ impl Where {
         q
     }
 
-    /// The matching count, then one page ordered by `seq` (both indexed, never all rows).
-    pub(crate) async fn page(
+    /// True when no condition was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.clauses.is_empty()
+    }
+
+    /// How many rows match.
+    pub(crate) async fn count(&self, conn: &mut Conn, table: &str) -> crate::Result<i64> {
+        let sql = format!("SELECT COUNT(*) FROM {table}{}", self.sql());
+        self.bind(sqlx::query(&sql))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)
+    }
+
+    /// The sum of `column` over matching rows (0 when none match).
+    pub(crate) async fn sum(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+        column: &str,
+    ) -> crate::Result<i64> {
+        let sql = format!(
+            "SELECT COALESCE(SUM({column}), 0) FROM {table}{}",
+            self.sql()
+        );
+        self.bind(sqlx::query(&sql))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)
+    }
+
+    /// One page of matching rows ordered by `seq` (indexed, never all rows).
+    pub(crate) async fn rows(
         &self,
         conn: &mut Conn,
         table: &str,
         columns: &str,
         offset: i64,
         limit: i64,
-    ) -> crate::Result<(i64, Vec<AnyRow>)> {
-        let count_sql = format!("SELECT COUNT(*) FROM {table}{}", self.sql());
-        let total: i64 = self
-            .bind(sqlx::query(&count_sql))
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
-        if total <= offset {
-            return Ok((total, Vec::new()));
-        }
+    ) -> crate::Result<Vec<AnyRow>> {
         let n = self.next();
-        let page_sql = format!(
+        let sql = format!(
             "SELECT {columns} FROM {table}{} ORDER BY seq LIMIT ${n} OFFSET ${}",
             self.sql(),
             n + 1
         );
-        let rows = self
-            .bind(sqlx::query(&page_sql))
+        self.bind(sqlx::query(&sql))
             .bind(limit)
             .bind(offset)
             .fetch_all(&mut *conn)
-            .await?;
-        Ok((total, rows))
+            .await
     }
+}
+
+/// The total a page implies without counting: a short page that is not past the end tells
+/// exactly how many rows match.
+pub(crate) fn total_from_page(offset: i64, limit: i64, len: usize) -> Option<i64> {
+    let len = len as i64;
+    (len < limit && (len > 0 || offset == 0)).then_some(offset + len)
 }
 
 /// The tags of many resources of one type in one query, by resource ID (sorted by key).
@@ -271,4 +302,19 @@ pub async fn tags_of(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_from_page;
+
+    #[test]
+    fn short_pages_tell_the_total() {
+        assert_eq!(total_from_page(0, 10, 0), Some(0));
+        assert_eq!(total_from_page(0, 10, 3), Some(3));
+        assert_eq!(total_from_page(20, 10, 5), Some(25));
+        // A full page, or an empty page past the end, says nothing about the total.
+        assert_eq!(total_from_page(0, 10, 10), None);
+        assert_eq!(total_from_page(30, 10, 0), None);
+    }
 }

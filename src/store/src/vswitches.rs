@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::tags::Tag;
-use crate::vpcs::{next_seq, Where};
+use crate::vpcs::{next_seq, total_from_page, Where};
 use crate::Conn;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub struct VSwitch {
     pub vswitch_name: String,
     pub description: String,
     pub cidr_block: String,
+    /// The VPC's route table, copied from the VPC (it never changes).
+    pub route_table_id: String,
     pub cidr_first: i64,
     pub cidr_last: i64,
     pub available_ip_count: i64,
@@ -34,7 +36,7 @@ pub struct VSwitchFilter {
     pub tags: Vec<Tag>,
 }
 
-const COLUMNS: &str = "vswitch_id, vpc_id, zone_id, vswitch_name, description, cidr_block, cidr_first, cidr_last, available_ip_count, is_default, status, created_at";
+const COLUMNS: &str = "vswitch_id, vpc_id, zone_id, vswitch_name, description, cidr_block, route_table_id, cidr_first, cidr_last, available_ip_count, is_default, status, created_at";
 
 fn from_row(r: &AnyRow) -> VSwitch {
     VSwitch {
@@ -44,19 +46,20 @@ fn from_row(r: &AnyRow) -> VSwitch {
         vswitch_name: r.get(3),
         description: r.get(4),
         cidr_block: r.get(5),
-        cidr_first: r.get(6),
-        cidr_last: r.get(7),
-        available_ip_count: r.get(8),
-        is_default: r.get::<i64, _>(9) != 0,
-        status: r.get(10),
-        created_at: r.get(11),
+        route_table_id: r.get(6),
+        cidr_first: r.get(7),
+        cidr_last: r.get(8),
+        available_ip_count: r.get(9),
+        is_default: r.get::<i64, _>(10) != 0,
+        status: r.get(11),
+        created_at: r.get(12),
     }
 }
 
 pub async fn insert(conn: &mut Conn, v: &VSwitch) -> crate::Result<()> {
     let seq = next_seq(conn, "vswitches").await?;
     sqlx::query(&format!(
-        "INSERT INTO vswitches (seq, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        "INSERT INTO vswitches (seq, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))
     .bind(seq)
     .bind(&v.vswitch_id)
@@ -65,12 +68,20 @@ pub async fn insert(conn: &mut Conn, v: &VSwitch) -> crate::Result<()> {
     .bind(&v.vswitch_name)
     .bind(&v.description)
     .bind(&v.cidr_block)
+    .bind(&v.route_table_id)
     .bind(v.cidr_first)
     .bind(v.cidr_last)
     .bind(v.available_ip_count)
     .bind(v.is_default as i64)
     .bind(&v.status)
     .bind(&v.created_at)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO vswitch_counts (vpc_id, zone_id, n) VALUES ($1, $2, 1) ON CONFLICT (vpc_id, zone_id) DO UPDATE SET n = vswitch_counts.n + 1",
+    )
+    .bind(&v.vpc_id)
+    .bind(&v.zone_id)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -103,9 +114,23 @@ pub async fn update(
     Ok(())
 }
 
+/// Deletes a VSwitch (and its place in the counts); a missing one is not an error.
 pub async fn delete(conn: &mut Conn, vswitch_id: &str) -> crate::Result<()> {
+    let Some(v) = get(conn, vswitch_id).await? else {
+        return Ok(());
+    };
     sqlx::query("DELETE FROM vswitches WHERE vswitch_id = $1")
         .bind(vswitch_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE vswitch_counts SET n = n - 1 WHERE vpc_id = $1 AND zone_id = $2")
+        .bind(&v.vpc_id)
+        .bind(&v.zone_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM vswitch_counts WHERE vpc_id = $1 AND zone_id = $2 AND n <= 0")
+        .bind(&v.vpc_id)
+        .bind(&v.zone_id)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -151,6 +176,10 @@ pub async fn ids_in_vpcs(
 }
 
 /// One page of matching VSwitches in creation order, and how many match in all.
+///
+/// The page comes first (an indexed LIMIT/OFFSET); the total then comes, cheapest first, from
+/// the page itself when it is short, from `vswitch_counts` when the filter is only VPC and/or
+/// zone, and from a COUNT otherwise.
 pub async fn list(
     conn: &mut Conn,
     filter: &VSwitchFilter,
@@ -161,11 +190,16 @@ pub async fn list(
     if let Some(v) = &filter.vpc_id {
         w.eq("vpc_id", v);
     }
-    if let Some(v) = &filter.vswitch_id {
-        w.eq("vswitch_id", v);
-    }
     if let Some(v) = &filter.zone_id {
         w.eq("zone_id", v);
+    }
+    let by_place_only = filter.vswitch_id.is_none()
+        && filter.vswitch_name.is_none()
+        && filter.is_default.is_none()
+        && filter.tags.is_empty();
+    let counted_by_place = by_place_only && !w.is_empty();
+    if let Some(v) = &filter.vswitch_id {
+        w.eq("vswitch_id", v);
     }
     if let Some(v) = &filter.vswitch_name {
         w.eq("vswitch_name", v);
@@ -174,6 +208,20 @@ pub async fn list(
         w.eq_int("is_default", d as i64);
     }
     w.tags("vswitch", "vswitch_id", &filter.tags);
-    let (total, rows) = w.page(conn, "vswitches", COLUMNS, offset, limit).await?;
+    let rows = w.rows(conn, "vswitches", COLUMNS, offset, limit).await?;
+    let total = match total_from_page(offset, limit, rows.len()) {
+        Some(t) => t,
+        None if counted_by_place => {
+            let mut c = Where::default();
+            if let Some(v) = &filter.vpc_id {
+                c.eq("vpc_id", v);
+            }
+            if let Some(v) = &filter.zone_id {
+                c.eq("zone_id", v);
+            }
+            c.sum(conn, "vswitch_counts", "n").await?
+        }
+        None => w.count(conn, "vswitches").await?,
+    };
     Ok((total, rows.iter().map(from_row).collect()))
 }

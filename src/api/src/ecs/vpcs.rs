@@ -219,7 +219,7 @@ fn vswitch_json(view: &VSwitchView) -> Value {
         "EnabledIpv6": false,
         "ShareType": "",
         "NetworkAclId": "",
-        "RouteTable": {"RouteTableId": view.route_table_id, "RouteTableType": "System"},
+        "RouteTable": {"RouteTableId": v.route_table_id, "RouteTableType": "System"},
         "Tags": tags_json(&view.tags),
     })
 }
