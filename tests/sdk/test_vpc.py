@@ -484,3 +484,28 @@ def test_modify_refuses_unknown_ids_and_bad_names(vpc, region, network):
     )
     assert (code, status) == ("InvalidVSwitchId.NotFound", 404)
     assert vpc.describe_vpcs(m.DescribeVpcsRequest(region_id=region, vpc_id=network)).body.vpcs.vpc[0].vpc_name == ""
+
+
+def test_vswitch_listing_carries_each_vswitchs_own_tags(vpc, region, network):
+    two = make_vswitch(
+        vpc,
+        region,
+        network,
+        "10.11.0.0/24",
+        tag=[m.CreateVSwitchRequestTag(key="b", value="2"), m.CreateVSwitchRequestTag(key="a", value="1")],
+    )
+    none = make_vswitch(vpc, region, network, "10.12.0.0/24")
+    one = make_vswitch(vpc, region, network, "10.13.0.0/24", tag=[m.CreateVSwitchRequestTag(key="c", value="")])
+    body = vpc.describe_vswitches(m.DescribeVSwitchesRequest(vpc_id=network)).body
+    got = {v.v_switch_id: [(t.key, t.value) for t in v.tags.tag] for v in body.v_switches.v_switch}
+    assert got == {two: [("a", "1"), ("b", "2")], none: [], one: [("c", "")]}
+    # A VSwitch with two tags is still one item of a page.
+    for number, expected in ((1, two), (2, none), (3, one)):
+        page = vpc.describe_vswitches(m.DescribeVSwitchesRequest(vpc_id=network, page_size=1, page_number=number)).body
+        assert [v.v_switch_id for v in page.v_switches.v_switch] == [expected]
+        assert page.total_count == 3
+    # Filtering on a key alone (any value).
+    keyed = vpc.describe_vswitches(
+        m.DescribeVSwitchesRequest(vpc_id=network, tag=[m.DescribeVSwitchesRequestTag(key="a")])
+    ).body
+    assert [v.v_switch_id for v in keyed.v_switches.v_switch] == [two]

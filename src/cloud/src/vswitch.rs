@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use hearth_store::tags as store_tags;
-use hearth_store::vpcs as vpc_store;
 use hearth_store::vswitches as store;
 pub use hearth_store::vswitches::{VSwitch, VSwitchFilter};
 
@@ -169,8 +168,8 @@ pub struct VSwitchView {
     pub tags: Vec<Tag>,
 }
 
-/// The matching count and one page; at most three queries whatever the page size (page,
-/// count, the page's tags).
+/// The matching count and one page; at most two queries whatever the page size (the page with
+/// its tags, and a count when the page alone does not tell the total).
 pub async fn describe(cloud: &Cloud, q: &DescribeVSwitches) -> Result<(i64, Vec<VSwitchView>)> {
     if let Some(r) = &q.region_id {
         cloud.check_region(r)?;
@@ -179,15 +178,10 @@ pub async fn describe(cloud: &Cloud, q: &DescribeVSwitches) -> Result<(i64, Vec<
         return Err(dry_run_passed());
     }
     let mut conn = cloud.store.pool().acquire().await?;
-    let (total, rows) = store::list(&mut conn, &q.filter, q.page.offset(), q.page.limit()).await?;
-    let ids: Vec<String> = rows.iter().map(|v| v.vswitch_id.clone()).collect();
-    let mut tags = vpc_store::tags_of(&mut conn, "vswitch", &ids).await?;
-    let views = rows
+    let (total, page) = store::list(&mut conn, &q.filter, q.page.offset(), q.page.limit()).await?;
+    let views = page
         .into_iter()
-        .map(|v| VSwitchView {
-            tags: tags.remove(&v.vswitch_id).unwrap_or_default(),
-            vswitch: v,
-        })
+        .map(|(vswitch, tags)| VSwitchView { vswitch, tags })
         .collect();
     Ok((total, views))
 }

@@ -269,6 +269,37 @@ impl Where {
     }
 }
 
+impl Where {
+    /// One page of matching rows ordered by `seq`, each row followed by one of the resource's
+    /// tags (`columns`, then `seq`, then tag key and value, NULL when it has none): the page and
+    /// its tags in one query.
+    pub(crate) async fn rows_with_tags(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+        columns: &str,
+        resource_type: &str,
+        id_column: &str,
+        offset: i64,
+        limit: i64,
+    ) -> crate::Result<Vec<AnyRow>> {
+        let n = self.next();
+        let sql = format!(
+            "SELECT p.*, t.tag_key, t.tag_value FROM (SELECT {columns}, seq FROM {table}{} ORDER BY seq LIMIT ${n} OFFSET ${}) p \
+             LEFT JOIN tags t ON t.resource_type = ${} AND t.resource_id = p.{id_column} ORDER BY p.seq, t.tag_key",
+            self.sql(),
+            n + 1,
+            n + 2
+        );
+        self.bind(sqlx::query(&sql))
+            .bind(limit)
+            .bind(offset)
+            .bind(resource_type)
+            .fetch_all(&mut *conn)
+            .await
+    }
+}
+
 /// The total a page implies without counting: a short page that is not past the end tells
 /// exactly how many rows match.
 pub(crate) fn total_from_page(offset: i64, limit: i64, len: usize) -> Option<i64> {

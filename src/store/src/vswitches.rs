@@ -175,7 +175,7 @@ pub async fn ids_in_vpcs(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// One page of matching VSwitches in creation order, and how many match in all.
+/// One page of matching VSwitches in creation order with their tags, and how many match in all.
 ///
 /// The page comes first (an indexed LIMIT/OFFSET); the total then comes, cheapest first, from
 /// the page itself when it is short, from `vswitch_counts` when the filter is only VPC and/or
@@ -185,7 +185,7 @@ pub async fn list(
     filter: &VSwitchFilter,
     offset: i64,
     limit: i64,
-) -> crate::Result<(i64, Vec<VSwitch>)> {
+) -> crate::Result<(i64, Vec<(VSwitch, Vec<Tag>)>)> {
     let mut w = Where::default();
     if let Some(v) = &filter.vpc_id {
         w.eq("vpc_id", v);
@@ -208,8 +208,36 @@ pub async fn list(
         w.eq_int("is_default", d as i64);
     }
     w.tags("vswitch", "vswitch_id", &filter.tags);
-    let rows = w.rows(conn, "vswitches", COLUMNS, offset, limit).await?;
-    let total = match total_from_page(offset, limit, rows.len()) {
+    let rows = w
+        .rows_with_tags(
+            conn,
+            "vswitches",
+            COLUMNS,
+            "vswitch",
+            "vswitch_id",
+            offset,
+            limit,
+        )
+        .await?;
+    // Rows come one per (VSwitch, tag), in page order: fold them into VSwitches with tags.
+    let tag_at = COLUMNS.split(',').count() + 1;
+    let mut page: Vec<(VSwitch, Vec<Tag>)> = Vec::new();
+    for r in &rows {
+        let id: String = r.try_get(0)?;
+        if page.last().is_none_or(|(v, _)| v.vswitch_id != id) {
+            page.push((from_row(r), Vec::new()));
+        }
+        let key: Option<String> = r.try_get(tag_at)?;
+        if let (Some(key), Some((_, tags))) = (key, page.last_mut()) {
+            tags.push(Tag {
+                key,
+                value: r
+                    .try_get::<Option<String>, _>(tag_at + 1)?
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    let total = match total_from_page(offset, limit, page.len()) {
         Some(t) => t,
         None if counted_by_place => {
             let mut c = Where::default();
@@ -223,5 +251,5 @@ pub async fn list(
         }
         None => w.count(conn, "vswitches").await?,
     };
-    Ok((total, rows.iter().map(from_row).collect()))
+    Ok((total, page))
 }
