@@ -270,16 +270,15 @@ impl Where {
 }
 
 impl Where {
-    /// One page of matching rows ordered by `seq`, each row followed by one of the resource's
-    /// tags (`columns`, then `seq`, then tag key and value, NULL when it has none): the page and
+    /// One page of matching rows ordered by `seq` (the rows are resources of `resource_type`
+    /// identified by `id_column`), each row followed by one of the resource's tags (`columns`, then `seq`, then tag key and value, NULL when it has none): the page and
     /// its tags in one query.
     pub(crate) async fn rows_with_tags(
         &self,
         conn: &mut Conn,
         table: &str,
         columns: &str,
-        resource_type: &str,
-        id_column: &str,
+        (resource_type, id_column): (&str, &str),
         offset: i64,
         limit: i64,
     ) -> crate::Result<Vec<AnyRow>> {

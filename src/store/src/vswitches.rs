@@ -213,8 +213,7 @@ pub async fn list(
             conn,
             "vswitches",
             COLUMNS,
-            "vswitch",
-            "vswitch_id",
+            ("vswitch", "vswitch_id"),
             offset,
             limit,
         )
