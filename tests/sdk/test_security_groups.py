@@ -34,6 +34,14 @@ def describe(ecs, region, **kw):
     return ecs.describe_security_groups(m.DescribeSecurityGroupsRequest(region_id=region, **kw)).body
 
 
+def new_vpc(legacy, region):
+    """A real VPC for groups to live in (a random 10.x.0.0/16)."""
+    import random
+
+    cidr = f"10.{random.randint(0, 255)}.0.0/16"
+    return legacy("CreateVpc", "2016-04-28", RegionId=region, CidrBlock=cidr)["VpcId"]
+
+
 def refused(call, code, status):
     with pytest.raises(TeaException) as e:
         call()
@@ -64,14 +72,15 @@ def group(ecs, region):
         pass
 
 
-def test_create_describe_attribute_delete(ecs, region):
+def test_create_describe_attribute_delete(ecs, legacy, region):
+    vpc_id = new_vpc(legacy, region)
     name = uniq("web")
     gid = create(
         ecs,
         region,
         name=name,
         description="web servers",
-        vpc_id="vpc-notcheckedyet",
+        vpc_id=vpc_id,
         security_group_type="normal",
         resource_group_id="rg-test",
         tag=[m.CreateSecurityGroupRequestTag(key="team", value="blue")],
@@ -81,7 +90,7 @@ def test_create_describe_attribute_delete(ecs, region):
     assert body.total_count == 1 and body.page_number == 1 and body.page_size == 10
     g = body.security_groups.security_group[0]
     assert (g.security_group_id, g.security_group_name, g.description) == (gid, name, "web servers")
-    assert (g.vpc_id, g.security_group_type, g.resource_group_id) == ("vpc-notcheckedyet", "normal", "rg-test")
+    assert (g.vpc_id, g.security_group_type, g.resource_group_id) == (vpc_id, "normal", "rg-test")
     assert g.ecs_count == 0 and g.rule_count == 0 and g.service_managed is False
     assert g.available_instance_amount == 2000
     assert g.creation_time.endswith("Z")
@@ -92,7 +101,7 @@ def test_create_describe_attribute_delete(ecs, region):
     ).body
     assert attr.security_group_id == gid and attr.security_group_name == name
     assert attr.inner_access_policy == "Accept"
-    assert attr.vpc_id == "vpc-notcheckedyet"
+    assert attr.vpc_id == vpc_id
     assert attr.permissions.permission == []
 
     delete(ecs, region, gid)
@@ -438,8 +447,8 @@ def test_xml_format(raw, region):
     assert r.status == 200, r.body
 
 
-def test_describe_filters(ecs, region):
-    vpc_id = uniq("vpc")
+def test_describe_filters(ecs, legacy, region):
+    vpc_id = new_vpc(legacy, region)
     name = uniq("flt")
     a = create(ecs, region, name=name, vpc_id=vpc_id)
     b = create(ecs, region, vpc_id=vpc_id, security_group_type="enterprise", resource_group_id="rg-filter")

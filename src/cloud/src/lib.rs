@@ -2,6 +2,8 @@
 //! rules that decide which requests are valid. Pure logic over the store: no HTTP, no ioctls.
 
 pub mod catalog;
+pub mod cidr;
+pub mod client_token;
 pub mod config;
 mod error;
 pub mod ids;
@@ -12,6 +14,8 @@ pub mod paging;
 pub mod security_group;
 pub mod ssh_keys;
 pub mod tags;
+pub mod vpc;
+pub mod vswitch;
 
 use std::path::PathBuf;
 use std::sync::Arc;

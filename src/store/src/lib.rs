@@ -10,6 +10,8 @@ pub mod key_pairs;
 pub mod security_groups;
 pub mod tags;
 pub mod tokens;
+pub mod vpcs;
+pub mod vswitches;
 
 pub use backend::{Backend, Store, WriteTx};
 pub use sqlx::AnyConnection as Conn;

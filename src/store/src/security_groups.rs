@@ -218,6 +218,22 @@ pub async fn delete_group(conn: &mut Conn, id: &str) -> crate::Result<()> {
 }
 
 /// Groups other than `id` with a rule whose peer is `id`, in ID order.
+/// IDs of the security groups that belong to `vpc_id` (in `region_id`, for the index).
+pub async fn ids_in_vpc(
+    conn: &mut Conn,
+    region_id: &str,
+    vpc_id: &str,
+) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT id FROM security_groups WHERE region_id = $1 AND vpc_id = $2 ORDER BY id",
+    )
+    .bind(region_id)
+    .bind(vpc_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
 pub async fn groups_referencing(conn: &mut Conn, id: &str) -> crate::Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT DISTINCT security_group_id FROM security_group_rules \

@@ -5,6 +5,7 @@ mod catalog;
 mod key_pairs;
 mod regions;
 mod security_groups;
+mod vpcs;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -45,10 +46,16 @@ fn areas(version: &str) -> Option<&'static [Area]> {
             call: |c, a, p| Box::pin(security_groups::call(c, a, p)),
         },
     ];
-    static VPC: &[Area] = &[Area {
-        actions: regions::ACTIONS,
-        call: |c, a, p| Box::pin(regions::call(c, a, p)),
-    }];
+    static VPC: &[Area] = &[
+        Area {
+            actions: regions::ACTIONS,
+            call: |c, a, p| Box::pin(regions::call(c, a, p)),
+        },
+        Area {
+            actions: vpcs::ACTIONS,
+            call: |c, a, p| Box::pin(vpcs::call(c, a, p)),
+        },
+    ];
     match version {
         ECS_VERSION => Some(ECS),
         VPC_VERSION => Some(VPC),

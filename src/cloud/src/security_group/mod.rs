@@ -47,11 +47,11 @@ pub struct NewGroup {
     pub client_token: Option<Idempotency>,
 }
 
-/// HOOK(vpc): whether `vpc_id` names a VPC in `region_id`. The VPC table is being written in
-/// parallel; until it is merged every VpcId is accepted and stored as given. The lead wires the
-/// real lookup here (one query on the same connection, inside the create transaction).
-async fn vpc_exists(_conn: &mut Conn, _region_id: &str, _vpc_id: &str) -> Result<bool> {
-    Ok(true)
+/// Whether `vpc_id` names a VPC in `region_id` (read on the create transaction's connection).
+async fn vpc_exists(conn: &mut Conn, region_id: &str, vpc_id: &str) -> Result<bool> {
+    Ok(hearth_store::vpcs::get(conn, vpc_id)
+        .await?
+        .is_some_and(|v| v.region_id == region_id))
 }
 
 /// HOOK(instances): IDs of instances whose network interfaces are in the group. Instances do not
