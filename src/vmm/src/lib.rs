@@ -6,8 +6,16 @@
 //! The process exit codes are in [`exit::ExitCode`].
 
 pub mod boot;
+pub mod builder;
 pub mod config;
+pub mod control;
 pub mod devices;
+pub mod exit;
 pub mod layout;
 pub mod memory;
+pub mod run;
+pub mod state;
 pub mod vcpu;
+
+pub use builder::{BuildError, BuildOptions, Vmm};
+pub use exit::{Exit, ExitKind};

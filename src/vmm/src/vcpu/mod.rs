@@ -5,6 +5,7 @@ pub mod cpuid;
 pub mod lapic;
 pub mod msrs;
 pub mod regs;
+pub mod runner;
 
 use kvm_ioctls::{Kvm, VcpuFd};
 

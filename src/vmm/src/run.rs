@@ -1,0 +1,307 @@
+//! Running a built VM: one thread per vCPU, and this thread's event loop serving virtio queue
+//! notifications, TAP input, the i8042 reset line, the control socket and (when attached) stdin.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
+use vmm_sys_util::signal::Killable;
+
+use crate::builder::Vmm;
+use crate::control::{self, Command};
+use crate::exit::{classify_reset, Exit, ExitKind};
+use crate::state::VmState;
+use crate::vcpu::runner::{self, VcpuRunner};
+
+const TOKEN_EXIT: u64 = 1;
+const TOKEN_RESET: u64 = 2;
+const TOKEN_CONTROL: u64 = 3;
+const TOKEN_STDIN: u64 = 4;
+/// Queue k of virtio device d: QUEUE_BASE + d * 256 + k.
+const TOKEN_QUEUE_BASE: u64 = 1 << 16;
+const TOKEN_BACKEND_BASE: u64 = 2 << 16;
+const TOKEN_CONNECTION_BASE: u64 = 3 << 16;
+const MAX_CONTROL_LINE: usize = 4096;
+const PAUSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+struct Connection {
+    stream: UnixStream,
+    input: Vec<u8>,
+}
+
+impl Vmm {
+    /// Runs the guest until it ends, and says how.
+    pub fn run(mut self) -> Exit {
+        let exit = match self.run_inner() {
+            Ok(()) => self.shared.exit().unwrap_or_else(|| {
+                Exit::new(ExitKind::Error, "the event loop ended without a reason")
+            }),
+            Err(e) => Exit::new(ExitKind::Error, e),
+        };
+        self.shared.set_state(VmState::Exited {
+            reason: exit.reason.clone(),
+            exit_code: exit.code(),
+        });
+        if let Some((_, path)) = self.control.take() {
+            let _ = std::fs::remove_file(path);
+        }
+        exit
+    }
+
+    fn run_inner(&mut self) -> Result<(), String> {
+        runner::install_kick_handler()?;
+        let epoll = Epoll::new().map_err(|e| format!("epoll: {e}"))?;
+        let add = |fd: i32, token: u64, events: EventSet| {
+            epoll
+                .ctl(ControlOperation::Add, fd, EpollEvent::new(events, token))
+                .map_err(|e| format!("epoll: {e}"))
+        };
+        add(self.shared.exit_evt.as_raw_fd(), TOKEN_EXIT, EventSet::IN)?;
+        add(self.reset_evt.as_raw_fd(), TOKEN_RESET, EventSet::IN)?;
+        if let Some((listener, _)) = &self.control {
+            add(listener.as_raw_fd(), TOKEN_CONTROL, EventSet::IN)?;
+        }
+        if self.attach {
+            add(libc::STDIN_FILENO, TOKEN_STDIN, EventSet::IN)?;
+        }
+        for (d, slot) in self.virtio.iter().enumerate() {
+            for (q, evt) in slot.queue_evts.iter().enumerate() {
+                add(
+                    evt.as_raw_fd(),
+                    TOKEN_QUEUE_BASE + (d as u64) * 256 + q as u64,
+                    EventSet::IN,
+                )?;
+            }
+            let backend = slot
+                .transport
+                .lock()
+                .map_err(|_| "device lock poisoned")?
+                .backend_fd();
+            if let Some(fd) = backend {
+                // Edge-triggered: the device reads the TAP until it is empty or the guest has no
+                // buffers, and a receive-queue kick resumes it.
+                add(
+                    fd,
+                    TOKEN_BACKEND_BASE + d as u64,
+                    EventSet::IN | EventSet::EDGE_TRIGGERED,
+                )?;
+            }
+        }
+
+        let threads = self.start_vcpus()?;
+        self.shared.set_state(VmState::Running);
+
+        let mut connections: HashMap<u64, Connection> = HashMap::new();
+        let mut next_connection = TOKEN_CONNECTION_BASE;
+        let mut events = vec![EpollEvent::default(); 32];
+        while !self.shared.ending() {
+            let n = match epoll.wait(-1, &mut events) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("epoll: {e}")),
+            };
+            for event in &events[..n] {
+                let token = event.data();
+                match token {
+                    TOKEN_EXIT => {}
+                    TOKEN_RESET => {
+                        let _ = self.reset_evt.read();
+                        self.shared.end(classify_reset(
+                            self.shared.shutdown_requested.load(Ordering::SeqCst),
+                            self.shared.guest_panicked.load(Ordering::SeqCst),
+                            "reset through the i8042",
+                        ));
+                    }
+                    TOKEN_CONTROL => {
+                        if let Some((listener, _)) = &self.control {
+                            while let Ok((stream, _)) = listener.accept() {
+                                let _ = stream.set_nonblocking(true);
+                                let token = next_connection;
+                                next_connection += 1;
+                                if add(
+                                    stream.as_raw_fd(),
+                                    token,
+                                    EventSet::IN | EventSet::READ_HANG_UP,
+                                )
+                                .is_ok()
+                                {
+                                    connections.insert(
+                                        token,
+                                        Connection {
+                                            stream,
+                                            input: Vec::new(),
+                                        },
+                                    );
+                                }
+                            }
+                        }
+                    }
+                    TOKEN_STDIN => self.forward_stdin(),
+                    t if t >= TOKEN_CONNECTION_BASE => {
+                        let keep = match connections.get_mut(&t) {
+                            Some(conn) => self.serve_connection(conn, &threads),
+                            None => false,
+                        };
+                        if !keep {
+                            if let Some(conn) = connections.remove(&t) {
+                                let _ = epoll.ctl(
+                                    ControlOperation::Delete,
+                                    conn.stream.as_raw_fd(),
+                                    EpollEvent::default(),
+                                );
+                            }
+                        }
+                    }
+                    t if t >= TOKEN_BACKEND_BASE => {
+                        if let Some(slot) = self.virtio.get((t - TOKEN_BACKEND_BASE) as usize) {
+                            if let Ok(mut tr) = slot.transport.lock() {
+                                tr.backend_ready();
+                            }
+                        }
+                    }
+                    t if t >= TOKEN_QUEUE_BASE => {
+                        let d = ((t - TOKEN_QUEUE_BASE) / 256) as usize;
+                        let q = ((t - TOKEN_QUEUE_BASE) % 256) as usize;
+                        if let Some(slot) = self.virtio.get(d) {
+                            if let Some(evt) = slot.queue_evts.get(q) {
+                                let _ = evt.read();
+                            }
+                            if let Ok(mut tr) = slot.transport.lock() {
+                                tr.notify(q);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // Get the vCPUs out of KVM_RUN so they see the VM is ending; the process exits right
+        // after, so a vCPU that does not answer is not waited for long.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        for t in &threads {
+            while !t.is_finished() && Instant::now() < deadline {
+                let _ = t.kill(runner::kick_signal());
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        Ok(())
+    }
+
+    fn start_vcpus(&mut self) -> Result<Vec<JoinHandle<()>>, String> {
+        let mut threads = Vec::new();
+        for (i, fd) in std::mem::take(&mut self.vcpus).into_iter().enumerate() {
+            let runner = VcpuRunner {
+                index: i as u8,
+                fd,
+                pio: self.pio.clone(),
+                mmio: self.mmio.clone(),
+                shared: self.shared.clone(),
+                report_first_run: self.report_first_run && i == 0,
+            };
+            let handle = std::thread::Builder::new()
+                .name(format!("vcpu{i}"))
+                .spawn(move || runner.run())
+                .map_err(|e| format!("cannot start the thread for vCPU {i}: {e}"))?;
+            threads.push(handle);
+        }
+        Ok(threads)
+    }
+
+    fn forward_stdin(&mut self) {
+        let mut buf = [0u8; 64];
+        if let Ok(n) = std::io::stdin().read(&mut buf) {
+            if n > 0 {
+                if let Ok(mut serial) = self.serial.lock() {
+                    serial.input(&buf[..n]);
+                }
+            }
+        }
+    }
+
+    /// Reads what a control client sent and answers each complete line. False: drop it.
+    fn serve_connection(&mut self, conn: &mut Connection, threads: &[JoinHandle<()>]) -> bool {
+        let mut buf = [0u8; 1024];
+        loop {
+            match conn.stream.read(&mut buf) {
+                Ok(0) => return false,
+                Ok(n) => conn.input.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(_) => return false,
+            }
+        }
+        let lines = match control::take_lines(&mut conn.input, MAX_CONTROL_LINE) {
+            Ok(lines) => lines,
+            Err(e) => {
+                let _ = writeln!(conn.stream, "{}", control::error(&e));
+                return false;
+            }
+        };
+        for line in lines.iter().filter(|l| !l.is_empty()) {
+            let reply = match control::parse(line) {
+                Ok(cmd) => self.execute(cmd, threads),
+                Err(e) => control::error(&e),
+            };
+            if writeln!(conn.stream, "{reply}").is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn status_json(&self) -> String {
+        let state = serde_json::to_value(self.shared.state()).unwrap_or_default();
+        control::ok(state)
+    }
+
+    fn execute(&mut self, cmd: Command, threads: &[JoinHandle<()>]) -> String {
+        match cmd {
+            Command::Status => self.status_json(),
+            Command::Shutdown => {
+                if self.shared.state() == VmState::Paused {
+                    self.shared.request_pause(false);
+                    self.shared.set_state(VmState::Running);
+                }
+                self.shared.shutdown_requested.store(true, Ordering::SeqCst);
+                match self.i8042.lock() {
+                    Ok(mut kbd) => kbd.send_ctrl_alt_del(),
+                    Err(_) => return control::error("the keyboard device is unusable"),
+                }
+                control::ok(json!({"state": "running", "sent": "ctrl-alt-del"}))
+            }
+            Command::Stop => {
+                self.shared.end(Exit::new(
+                    ExitKind::Stopped,
+                    "stopped through the control socket",
+                ));
+                control::ok(json!({"state": "exited", "exit_code": ExitKind::Stopped.code()}))
+            }
+            Command::Pause => {
+                self.shared.request_pause(true);
+                let deadline = Instant::now() + PAUSE_TIMEOUT;
+                while self.shared.paused_vcpus() < threads.len() && Instant::now() < deadline {
+                    for t in threads {
+                        let _ = t.kill(runner::kick_signal());
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if self.shared.paused_vcpus() < threads.len() {
+                    self.shared.request_pause(false);
+                    return control::error("the vCPUs did not stop within 2 s; still running");
+                }
+                self.shared.set_state(VmState::Paused);
+                self.status_json()
+            }
+            Command::Resume => {
+                self.shared.request_pause(false);
+                self.shared.set_state(VmState::Running);
+                self.status_json()
+            }
+        }
+    }
+}
