@@ -102,3 +102,59 @@ pub fn load_initrd(
         .map_err(super::guest_write("the initrd"))?;
     Ok(LoadedInitrd { addr, size })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory;
+
+    /// The smallest image linux-loader accepts as a bzImage: a boot-protocol 2.x header with one
+    /// setup sector, then the "protected-mode kernel".
+    fn fake_bzimage() -> Vec<u8> {
+        let mut img = vec![0u8; 1024];
+        img[0x1f1] = 1; // setup_sects
+        img[0x202..0x206].copy_from_slice(b"HdrS");
+        img[0x206..0x208].copy_from_slice(&0x020fu16.to_le_bytes());
+        img[0x211] = 1; // loadflags: LOADED_HIGH
+        img[0x214..0x218].copy_from_slice(&0x10_0000u32.to_le_bytes()); // code32_start
+        img.extend_from_slice(&[0x90; 4096]);
+        img
+    }
+
+    #[test]
+    fn bzimage_enters_at_startup_64() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bzImage");
+        std::fs::write(&path, fake_bzimage()).unwrap();
+        let mem = memory::create(32).unwrap();
+        let k = load_kernel(&mem, &path).unwrap();
+        assert_eq!(k.mode, EntryMode::Linux64);
+        assert_eq!(k.entry, GuestAddress(0x10_0200));
+        assert!(k.setup_header.is_some());
+        assert_eq!(mem.read_obj::<u8>(GuestAddress(0x10_0000)).unwrap(), 0x90);
+    }
+
+    #[test]
+    fn neither_elf_nor_bzimage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("junk");
+        std::fs::write(&path, vec![0x11u8; 4096]).unwrap();
+        let mem = memory::create(32).unwrap();
+        let e = load_kernel(&mem, &path).unwrap_err().to_string();
+        assert!(e.contains("neither an ELF vmlinux nor a bzImage"), "{e}");
+    }
+
+    #[test]
+    fn initrd_goes_high_and_page_aligned() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("initrd");
+        std::fs::write(&path, vec![7u8; 10_000]).unwrap();
+        let mem = memory::create(32).unwrap();
+        let r = load_initrd(&mem, &path, 0x20_0000, u64::MAX).unwrap();
+        assert_eq!(r.addr % 4096, 0);
+        assert!(r.addr + r.size <= 32 << 20 && r.addr + r.size > (32 << 20) - 8192);
+        assert_eq!(mem.read_obj::<u8>(GuestAddress(r.addr)).unwrap(), 7);
+        let e = load_initrd(&mem, &path, 32 << 20, u64::MAX).unwrap_err();
+        assert!(matches!(e, BootError::InitrdTooLarge { .. }));
+    }
+}
