@@ -17,7 +17,7 @@ use crate::devices::bus::Bus;
 use crate::devices::i8042::{ResetRequest, I8042};
 use crate::devices::serial::{ConsoleOutput, SerialPort};
 use crate::devices::virtio::block::Block;
-use crate::devices::virtio::mmio::{MmioTransport, REG_QUEUE_NOTIFY};
+use crate::devices::virtio::mmio::{MmioSlot, MmioTransport, REG_QUEUE_NOTIFY};
 use crate::devices::virtio::net::Net;
 use crate::devices::virtio::rng::Rng;
 use crate::devices::virtio::tap::Tap;
@@ -210,7 +210,8 @@ impl Vmm {
                 queue_evts.push(evt);
             }
             let transport = Arc::new(Mutex::new(transport));
-            mmio.insert(base, layout::VIRTIO_MMIO_SIZE, transport.clone())
+            let slot = Arc::new(Mutex::new(MmioSlot::new(transport.clone())));
+            mmio.insert(base, layout::VIRTIO_MMIO_SIZE, slot)
                 .map_err(BuildError::Device)?;
             virtio.push(VirtioSlot {
                 transport,

@@ -111,6 +111,11 @@ impl MmioTransport {
         self.failure.as_deref()
     }
 
+    /// The interrupt status register, shared with the lock-free register path (`MmioSlot`).
+    pub fn interrupt_status(&self) -> Arc<AtomicU32> {
+        self.interrupt_status.clone()
+    }
+
     pub fn backend_fd(&self) -> Option<std::os::fd::RawFd> {
         self.device.backend_fd()
     }
@@ -329,6 +334,52 @@ impl BusDevice for MmioTransport {
     }
 }
 
+/// What a vCPU sees at a virtio-mmio window. The interrupt handler's registers (status and
+/// acknowledge) are served from an atomic, so a vCPU taking a virtio interrupt never waits for
+/// the event loop, which holds the transport while it does a device's I/O. Everything else
+/// (probe, configuration, reset) goes to the transport under its lock.
+pub struct MmioSlot {
+    interrupt_status: Arc<AtomicU32>,
+    transport: Arc<std::sync::Mutex<MmioTransport>>,
+}
+
+impl MmioSlot {
+    pub fn new(transport: Arc<std::sync::Mutex<MmioTransport>>) -> MmioSlot {
+        let interrupt_status = transport
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .interrupt_status();
+        MmioSlot {
+            interrupt_status,
+            transport,
+        }
+    }
+}
+
+impl BusDevice for MmioSlot {
+    fn read(&mut self, offset: u64, data: &mut [u8]) {
+        if offset == REG_INTERRUPT_STATUS && data.len() == 4 {
+            let v = self.interrupt_status.load(Ordering::SeqCst);
+            data.copy_from_slice(&v.to_le_bytes());
+            return;
+        }
+        let mut t = self.transport.lock().unwrap_or_else(|p| p.into_inner());
+        t.read(offset, data);
+    }
+
+    fn write(&mut self, offset: u64, data: &[u8]) {
+        if offset == REG_INTERRUPT_ACK {
+            if let Ok(bytes) = <[u8; 4]>::try_from(data) {
+                self.interrupt_status
+                    .fetch_and(!u32::from_le_bytes(bytes), Ordering::SeqCst);
+            }
+            return;
+        }
+        let mut t = self.transport.lock().unwrap_or_else(|p| p.into_inner());
+        t.write(offset, data);
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -377,6 +428,22 @@ pub(crate) mod tests {
             IrqLine::new().unwrap(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn interrupt_registers_do_not_wait_for_the_device() {
+        let m = mem();
+        let t = Arc::new(std::sync::Mutex::new(rng_transport(&m)));
+        let mut slot = MmioSlot::new(t.clone());
+        let held = t.lock().unwrap(); // the event loop busy with I/O
+        held.interrupt(INTERRUPT_USED_RING);
+        let mut d = [0u8; 4];
+        slot.read(REG_INTERRUPT_STATUS, &mut d);
+        assert_eq!(u32::from_le_bytes(d), INTERRUPT_USED_RING);
+        slot.write(REG_INTERRUPT_ACK, &INTERRUPT_USED_RING.to_le_bytes());
+        slot.read(REG_INTERRUPT_STATUS, &mut d);
+        assert_eq!(u32::from_le_bytes(d), 0);
+        drop(held);
     }
 
     #[test]
