@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
 use vmm_sys_util::signal::Killable;
+use vmm_sys_util::terminal::Terminal;
 
 use crate::builder::Vmm;
 use crate::control::{self, Command};
@@ -29,6 +30,8 @@ const TOKEN_BACKEND_BASE: u64 = 2 << 16;
 const TOKEN_CONNECTION_BASE: u64 = 3 << 16;
 const MAX_CONTROL_LINE: usize = 4096;
 const PAUSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Ctrl-]
+const DETACH_KEY: u8 = 0x1d;
 
 struct Connection {
     stream: UnixStream,
@@ -38,6 +41,11 @@ struct Connection {
 impl Vmm {
     /// Runs the guest until it ends, and says how.
     pub fn run(mut self) -> Exit {
+        // SAFETY: isatty only inspects the descriptor.
+        let raw_terminal = self.attach && unsafe { libc::isatty(libc::STDIN_FILENO) } == 1;
+        if raw_terminal {
+            let _ = std::io::stdin().lock().set_raw_mode();
+        }
         let exit = match self.run_inner() {
             Ok(()) => self.shared.exit().unwrap_or_else(|| {
                 Exit::new(ExitKind::Error, "the event loop ended without a reason")
@@ -50,6 +58,9 @@ impl Vmm {
         });
         if let Some((_, path)) = self.control.take() {
             let _ = std::fs::remove_file(path);
+        }
+        if raw_terminal {
+            let _ = std::io::stdin().lock().set_canon_mode();
         }
         exit
     }
@@ -213,14 +224,27 @@ impl Vmm {
         Ok(threads)
     }
 
+    /// Typed input goes to the serial port; Ctrl-] (as in telnet) stops the VM instead, since
+    /// in raw mode Ctrl-C belongs to the guest.
     fn forward_stdin(&mut self) {
         let mut buf = [0u8; 64];
-        if let Ok(n) = std::io::stdin().read(&mut buf) {
-            if n > 0 {
-                if let Ok(mut serial) = self.serial.lock() {
-                    serial.input(&buf[..n]);
-                }
+        let n = match std::io::stdin().read(&mut buf) {
+            Ok(n) => n,
+            Err(_) => return,
+        };
+        let input = &buf[..n];
+        if let Some(pos) = input.iter().position(|b| *b == DETACH_KEY) {
+            self.shared.end(Exit::new(
+                ExitKind::Stopped,
+                "stopped from the attached console (Ctrl-])",
+            ));
+            if let Ok(mut serial) = self.serial.lock() {
+                serial.input(&input[..pos]);
             }
+            return;
+        }
+        if let Ok(mut serial) = self.serial.lock() {
+            serial.input(input);
         }
     }
 
