@@ -21,9 +21,6 @@ const KERNEL_HDR_MAGIC: u32 = 0x5372_6448; // "HdrS"
 /// "Undefined" boot loader: we are not one of the registered IDs.
 const KERNEL_LOADER_OTHER: u8 = 0xff;
 const KERNEL_MIN_ALIGNMENT: u32 = 0x0100_0000;
-/// The kernel may use the heap between the setup code and this offset (not used by the 64-bit
-/// entry, but old kernels check the flag).
-const CAN_USE_HEAP: u8 = 0x80;
 
 /// Fills a zero page: the bzImage's own header when there is one, the command line, the e820
 /// map and the initrd.
@@ -40,7 +37,6 @@ pub fn build(
     params.hdr.type_of_loader = KERNEL_LOADER_OTHER;
     params.hdr.boot_flag = KERNEL_BOOT_FLAG_MAGIC;
     params.hdr.header = KERNEL_HDR_MAGIC;
-    params.hdr.loadflags |= CAN_USE_HEAP;
     params.hdr.cmd_line_ptr = CMDLINE as u32;
     params.hdr.cmdline_size = cmdline_len as u32;
     if header.is_none() {
