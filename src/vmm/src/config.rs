@@ -73,15 +73,14 @@ fn yes() -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the VM config {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the VM config {path} is not valid: {source}")]
+    // The underlying errors are part of the message, not `source`s, so that printing the
+    // error chain does not say them twice.
+    #[error("cannot read the VM config {path}: {err}")]
+    Read { path: PathBuf, err: std::io::Error },
+    #[error("the VM config {path} is not valid: {err}")]
     Parse {
         path: PathBuf,
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     #[error("{0}")]
     Invalid(String),
@@ -94,14 +93,14 @@ fn invalid(msg: impl Into<String>) -> ConfigError {
 impl VmConfig {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<VmConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            err,
         })?;
         let config = VmConfig::parse(&text).map_err(|e| match e {
-            ConfigError::Parse { source, .. } => ConfigError::Parse {
+            ConfigError::Parse { err, .. } => ConfigError::Parse {
                 path: path.to_path_buf(),
-                source,
+                err,
             },
             other => other,
         })?;
@@ -110,9 +109,9 @@ impl VmConfig {
 
     /// Parses and validates config text (unknown keys are an error, not silently ignored).
     pub fn parse(text: &str) -> Result<VmConfig, ConfigError> {
-        let config: VmConfig = serde_json::from_str(text).map_err(|source| ConfigError::Parse {
+        let config: VmConfig = serde_json::from_str(text).map_err(|err| ConfigError::Parse {
             path: PathBuf::from("<text>"),
-            source,
+            err,
         })?;
         config.validate()?;
         Ok(config)

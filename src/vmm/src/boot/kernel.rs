@@ -1,6 +1,7 @@
 //! Loading the kernel image (ELF vmlinux or bzImage) and the initrd into guest memory.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 
 use linux_loader::loader::bootparam::setup_header;
@@ -36,34 +37,31 @@ const BZIMAGE_64BIT_ENTRY_OFFSET: u64 = 0x200;
 
 pub fn load_kernel(mem: &GuestMemory, path: &Path) -> Result<LoadedKernel, BootError> {
     let mut file = File::open(path).map_err(|e| BootError::OpenKernel(path.to_path_buf(), e))?;
+    let mut magic = [0u8; 4];
+    let is_elf = file.read_exact(&mut magic).is_ok() && magic == *b"\x7fELF";
     let highmem = Some(GuestAddress(HIMEM_START));
-    match Elf::load(mem, None, &mut file, highmem) {
-        Ok(r) => {
-            let (mode, entry) = match r.pvh_boot_cap {
-                PvhBootCapability::PvhEntryPresent(addr) => (EntryMode::Pvh, addr),
-                _ => (EntryMode::Linux64, r.kernel_load),
-            };
-            Ok(LoadedKernel {
-                mode,
-                entry,
-                end: r.kernel_end,
-                setup_header: None,
-            })
-        }
-        Err(linux_loader::loader::Error::Elf(
-            linux_loader::loader::elf::Error::InvalidElfMagicNumber,
-        )) => {
-            let r = BzImage::load(mem, None, &mut file, highmem)
-                .map_err(|e| BootError::NotAKernel(path.to_path_buf(), e.to_string()))?;
-            Ok(LoadedKernel {
-                mode: EntryMode::Linux64,
-                entry: r.kernel_load.unchecked_add(BZIMAGE_64BIT_ENTRY_OFFSET),
-                end: r.kernel_end,
-                setup_header: r.setup_header,
-            })
-        }
-        Err(e) => Err(BootError::LoadKernel(path.to_path_buf(), e.to_string())),
+    if is_elf {
+        let r = Elf::load(mem, None, &mut file, highmem)
+            .map_err(|e| BootError::LoadKernel(path.to_path_buf(), e.to_string()))?;
+        let (mode, entry) = match r.pvh_boot_cap {
+            PvhBootCapability::PvhEntryPresent(addr) => (EntryMode::Pvh, addr),
+            _ => (EntryMode::Linux64, r.kernel_load),
+        };
+        return Ok(LoadedKernel {
+            mode,
+            entry,
+            end: r.kernel_end,
+            setup_header: None,
+        });
     }
+    let r = BzImage::load(mem, None, &mut file, highmem)
+        .map_err(|e| BootError::NotAKernel(path.to_path_buf(), e.to_string()))?;
+    Ok(LoadedKernel {
+        mode: EntryMode::Linux64,
+        entry: r.kernel_load.unchecked_add(BZIMAGE_64BIT_ENTRY_OFFSET),
+        end: r.kernel_end,
+        setup_header: r.setup_header,
+    })
 }
 
 /// Where an initrd went.
@@ -132,6 +130,16 @@ mod tests {
         assert_eq!(k.entry, GuestAddress(0x10_0200));
         assert!(k.setup_header.is_some());
         assert_eq!(mem.read_obj::<u8>(GuestAddress(0x10_0000)).unwrap(), 0x90);
+    }
+
+    #[test]
+    fn tiny_text_file_is_not_a_kernel() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hostname");
+        std::fs::write(&path, b"box\n").unwrap();
+        let mem = memory::create(32).unwrap();
+        let e = load_kernel(&mem, &path).unwrap_err().to_string();
+        assert!(e.contains("neither an ELF vmlinux nor a bzImage"), "{e}");
     }
 
     #[test]
