@@ -24,13 +24,20 @@ pub struct VmmArgs {
 }
 
 pub fn run(args: VmmArgs) -> anyhow::Result<()> {
+    let report = std::env::var_os("HEARTH_VMM_REPORT_FIRST_RUN").is_some();
+    if report {
+        let ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        eprintln!("hearth-vmm: main unix_ns={ns}");
+    }
     let config = VmConfig::load(&args.config)?;
     if let Some(warning) = kvm_check::warning() {
         eprintln!("hearth vmm: warning: {warning}");
     }
     let options = BuildOptions {
         attach: args.attach,
-        report_first_run: std::env::var_os("HEARTH_VMM_REPORT_FIRST_RUN").is_some(),
+        report_first_run: report,
     };
     let vmm = Vmm::build(&config, options)
         .with_context(|| format!("cannot start the VM of {}", args.config.display()))?;

@@ -115,9 +115,33 @@ pub struct BuildOptions {
     pub report_first_run: bool,
 }
 
+/// Prints how long each build step took, for scripts/bench-vmm (when `report_first_run`).
+struct Timeline {
+    on: bool,
+    last: std::time::Instant,
+}
+
+impl Timeline {
+    fn mark(&mut self, step: &str) {
+        if self.on {
+            let now = std::time::Instant::now();
+            eprintln!(
+                "hearth-vmm: build step {step}: {:.3} ms",
+                (now - self.last).as_secs_f64() * 1e3
+            );
+            self.last = now;
+        }
+    }
+}
+
 impl Vmm {
     pub fn build(config: &VmConfig, options: BuildOptions) -> Result<Vmm, BuildError> {
+        let mut timeline = Timeline {
+            on: options.report_first_run,
+            last: std::time::Instant::now(),
+        };
         config.validate()?;
+        timeline.mark("validate config");
         let mut created = HostFiles::default();
         let kvm = Kvm::new().map_err(BuildError::OpenKvm)?;
         let vm = kvm.create_vm().map_err(kvm_err("creating the VM"))?;
@@ -131,9 +155,13 @@ impl Vmm {
         };
         vm.create_pit2(pit)
             .map_err(kvm_err("creating the in-kernel PIT"))?;
+        timeline.mark("open KVM, create VM, irqchip, PIT");
 
         let mem = memory::create(config.memory_mib).map_err(BuildError::Memory)?;
-        register_memory(&vm, &mem)?;
+        timeline.mark("map guest memory");
+        // Registering memory waits for an SRCU grace period in the host kernel (several ms on a
+        // busy host); nothing but KVM_RUN needs it done, so it overlaps with the rest of the build.
+        let registration = register_memory_in_background(&kvm, &vm, &mem)?;
 
         let kernel = boot::load_kernel(&mem, &config.kernel)?;
         let initrd_limit = kernel
@@ -168,6 +196,7 @@ impl Vmm {
         }
         boot::mptable::write(&mem, config.vcpus)?;
         crate::vcpu::regs::write_boot_tables(&mem, kernel.mode)?;
+        timeline.mark("load kernel, write boot structures");
 
         // Devices. Virtio first: TAPs and disk images are the likeliest to be refused.
         let mut mmio = Bus::default();
@@ -219,6 +248,7 @@ impl Vmm {
             });
         }
 
+        timeline.mark("virtio devices");
         let shared = Shared::new().map_err(|e| BuildError::Device(format!("eventfd: {e}")))?;
         let mut pio = Bus::default();
         let kbd_irq = IrqLine::new().map_err(|e| BuildError::Device(format!("eventfd: {e}")))?;
@@ -244,6 +274,7 @@ impl Vmm {
                 Ok(fd)
             })
             .collect::<Result<Vec<_>, BuildError>>()?;
+        timeline.mark("create and configure vCPUs");
 
         // Host files last, so a failure above leaves nothing behind.
         let console = match &config.console_log {
@@ -291,6 +322,9 @@ impl Vmm {
             }
             None => None,
         };
+        timeline.mark("serial, console log, control socket");
+        registration.wait()?;
+        timeline.mark("wait for guest memory registration");
         created.keep();
 
         Ok(Vmm {
@@ -327,21 +361,72 @@ impl Vmm {
     }
 }
 
-fn register_memory(vm: &VmFd, mem: &GuestMemory) -> Result<(), BuildError> {
+/// The background registration; joined on drop too, so a build that fails half-way never
+/// leaves the thread registering memory that is being unmapped.
+struct Registration(Option<std::thread::JoinHandle<Result<(), BuildError>>>);
+
+impl Registration {
+    fn wait(mut self) -> Result<(), BuildError> {
+        match self.0.take().map(|h| h.join()) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(BuildError::Memory(
+                "the memory registration thread panicked".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Starts registering guest RAM with KVM on another thread, through a duplicate of the VM fd.
+fn register_memory_in_background(
+    kvm: &Kvm,
+    vm: &VmFd,
+    mem: &GuestMemory,
+) -> Result<Registration, BuildError> {
+    let mut regions = Vec::new();
     for (slot, region) in mem.iter().enumerate() {
         let host = mem
             .get_host_address(region.start_addr())
             .map_err(|e| BuildError::Memory(e.to_string()))?;
-        let region = kvm_userspace_memory_region {
+        regions.push(kvm_userspace_memory_region {
             slot: slot as u32,
             guest_phys_addr: region.start_addr().0,
             memory_size: region.len(),
             userspace_addr: host as u64,
             flags: 0,
-        };
-        // SAFETY: the mapping belongs to `mem`, which the Vmm keeps alive as long as the VM fd.
-        unsafe { vm.set_user_memory_region(region) }
-            .map_err(kvm_err(format!("registering guest memory slot {slot}")))?;
+        });
     }
-    Ok(())
+    // SAFETY: dup of a descriptor we own; the result is checked before use.
+    let fd = unsafe { libc::dup(std::os::fd::AsRawFd::as_raw_fd(vm)) };
+    if fd < 0 {
+        return Err(BuildError::Memory(format!(
+            "cannot duplicate the VM descriptor: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: `fd` is a fresh duplicate of a KVM VM descriptor, owned by the new VmFd from here.
+    let vm2 = unsafe { kvm.create_vmfd_from_rawfd(fd) }.map_err(kvm_err("duplicating the VM"))?;
+    let handle = std::thread::Builder::new()
+        .name("memslots".into())
+        .spawn(move || {
+            for region in regions {
+                // SAFETY: the mapping belongs to the guest memory the Vmm keeps alive as long as
+                // the VM; build() joins this thread before returning or failing.
+                unsafe { vm2.set_user_memory_region(region) }.map_err(kvm_err(format!(
+                    "registering guest memory slot {}",
+                    region.slot
+                )))?;
+            }
+            Ok(())
+        })
+        .map_err(|e| BuildError::Memory(format!("cannot start a thread: {e}")))?;
+    Ok(Registration(Some(handle)))
 }
