@@ -299,7 +299,7 @@ impl Vmm {
         let serial_irq = IrqLine::new().map_err(|e| BuildError::Device(format!("eventfd: {e}")))?;
         vm.register_irqfd(&serial_irq.0, layout::SERIAL_IRQ)
             .map_err(kvm_err("registering the serial interrupt"))?;
-        let out = ConsoleOutput::new(console, options.attach, shared.guest_panicked.clone());
+        let out = ConsoleOutput::new(console, options.attach, shared.guest_said.clone());
         let serial = Arc::new(Mutex::new(SerialPort::new(serial_irq, out)));
         pio.insert(u64::from(layout::SERIAL_PORT), 8, serial.clone())
             .map_err(BuildError::Device)?;

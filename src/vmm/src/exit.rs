@@ -2,9 +2,9 @@
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0    | the guest shut down: it reset after a graceful `shutdown` request |
+//! | 0    | the guest shut down: it reset after a graceful `shutdown` request, or it powered off (`poweroff`/`halt`: the kernel says so on the console, and with no ACPI it ends in a reset) |
 //! | 1    | the VMM could not build or run the VM (bad config, KVM error); the guest may never have started |
-//! | 3    | the guest rebooted on its own (`reboot`, or `poweroff` on a kernel without ACPI, which ends in a reset) |
+//! | 3    | the guest rebooted on its own (`reboot`) |
 //! | 4    | the guest crashed: kernel panic, triple fault, or KVM could not run it |
 //! | 5    | stopped by force through the control socket |
 //!
@@ -54,15 +54,27 @@ impl Exit {
     }
 }
 
-/// What a guest-initiated reset means depends on what led to it: our Ctrl-Alt-Del (shutdown),
-/// a kernel panic with panic=N (crash), or the guest's own reboot.
-pub fn classify_reset(shutdown_requested: bool, guest_panicked: bool, how: &str) -> Exit {
-    if guest_panicked {
+/// What led up to a guest reset.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResetContext {
+    /// We sent Ctrl-Alt-Del for a graceful shutdown.
+    pub shutdown_requested: bool,
+    /// The kernel said it powered off or halted (then panics when init exits, then resets).
+    pub powered_off: bool,
+    pub panicked: bool,
+}
+
+/// What a guest-initiated reset means depends on what led to it: our Ctrl-Alt-Del or the guest's
+/// own poweroff (shutdown), a kernel panic with panic=N (crash), or the guest's own reboot.
+pub fn classify_reset(ctx: ResetContext, how: &str) -> Exit {
+    if ctx.powered_off {
+        Exit::new(ExitKind::Shutdown, format!("guest powered off ({how})"))
+    } else if ctx.panicked {
         Exit::new(
             ExitKind::Crash,
             format!("guest kernel panicked, then {how}"),
         )
-    } else if shutdown_requested {
+    } else if ctx.shutdown_requested {
         Exit::new(
             ExitKind::Shutdown,
             format!("guest shut down on request ({how})"),
@@ -78,9 +90,28 @@ mod tests {
 
     #[test]
     fn reset_meanings() {
-        assert_eq!(classify_reset(true, false, "x").kind, ExitKind::Shutdown);
-        assert_eq!(classify_reset(false, false, "x").kind, ExitKind::Reboot);
-        assert_eq!(classify_reset(true, true, "x").kind, ExitKind::Crash);
+        let ctx = |shutdown_requested, powered_off, panicked| ResetContext {
+            shutdown_requested,
+            powered_off,
+            panicked,
+        };
+        assert_eq!(
+            classify_reset(ctx(true, false, false), "x").kind,
+            ExitKind::Shutdown
+        );
+        assert_eq!(
+            classify_reset(ctx(false, false, false), "x").kind,
+            ExitKind::Reboot
+        );
+        assert_eq!(
+            classify_reset(ctx(true, false, true), "x").kind,
+            ExitKind::Crash
+        );
+        // poweroff without ACPI: "Power down", init exits, "Kernel panic", reset.
+        assert_eq!(
+            classify_reset(ctx(false, true, true), "x").kind,
+            ExitKind::Shutdown
+        );
         assert_eq!(
             [
                 ExitKind::Shutdown,

@@ -124,8 +124,7 @@ impl Vmm {
                     TOKEN_RESET => {
                         let _ = self.reset_evt.read();
                         self.shared.end(classify_reset(
-                            self.shared.shutdown_requested.load(Ordering::SeqCst),
-                            self.shared.guest_panicked.load(Ordering::SeqCst),
+                            self.shared.reset_context(),
                             "reset through the i8042",
                         ));
                     }

@@ -27,7 +27,7 @@ pub struct Shared {
     resumed: Condvar,
     paused_vcpus: AtomicUsize,
     pub shutdown_requested: AtomicBool,
-    pub guest_panicked: Arc<AtomicBool>,
+    pub guest_said: Arc<crate::devices::serial::GuestSaid>,
 }
 
 impl Shared {
@@ -40,7 +40,7 @@ impl Shared {
             resumed: Condvar::new(),
             paused_vcpus: AtomicUsize::new(0),
             shutdown_requested: AtomicBool::new(false),
-            guest_panicked: Arc::new(AtomicBool::new(false)),
+            guest_said: Arc::default(),
         }))
     }
 
@@ -61,6 +61,15 @@ impl Shared {
         }
         // Paused vCPUs must wake up to notice.
         self.resumed.notify_all();
+    }
+
+    /// What a guest reset means right now.
+    pub fn reset_context(&self) -> crate::exit::ResetContext {
+        crate::exit::ResetContext {
+            shutdown_requested: self.shutdown_requested.load(Ordering::SeqCst),
+            powered_off: self.guest_said.powered_off.load(Ordering::SeqCst),
+            panicked: self.guest_said.panicked.load(Ordering::SeqCst),
+        }
     }
 
     pub fn exit(&self) -> Option<Exit> {

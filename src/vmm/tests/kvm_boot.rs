@@ -246,3 +246,21 @@ fn garbage_kernel_is_named() {
     );
     assert!(!log.exists(), "no console log is left behind");
 }
+
+#[test]
+fn exit_codes_follow_what_the_kernel_said_before_resetting() {
+    if !kvm_usable() {
+        return;
+    }
+    for (said, kind, code) in [
+        ("[ 1.0] reboot: Power down\n", ExitKind::Shutdown, 0),
+        ("Kernel panic - not syncing: VFS\n", ExitKind::Crash, 4),
+        ("[ 1.0] reboot: Restarting system\n", ExitKind::Reboot, 3),
+    ] {
+        let mut payload = print(said);
+        payload.extend_from_slice(&RESET_AND_HALT);
+        let g = guest(payload, false, 1);
+        let exit = Vmm::build(&g.config, options()).unwrap().run();
+        assert_eq!((exit.kind, exit.code()), (kind, code), "{said:?}: {exit:?}");
+    }
+}

@@ -11,38 +11,50 @@ use vm_superio::Serial;
 use super::bus::BusDevice;
 use super::IrqLine;
 
-/// Where console output goes: the log file, and stdout when attached interactively. It also
-/// watches for the kernel's panic banner, so a panic followed by the reboot that `panic=1`
-/// causes is reported as a crash rather than a reboot.
+/// What the kernel said on the console that changes what its next reset means.
+#[derive(Default)]
+pub struct GuestSaid {
+    /// "Kernel panic - not syncing": the reset `panic=1` causes next is a crash.
+    pub panicked: AtomicBool,
+    /// "reboot: Power down" / "reboot: System halted": without ACPI the kernel cannot switch the
+    /// machine off; init exits, the kernel panics and `panic=1` resets. That reset is a shutdown.
+    pub powered_off: AtomicBool,
+}
+
+const PANIC_BANNER: &[u8] = b"Kernel panic - not syncing";
+const POWER_DOWN: &[u8] = b"reboot: Power down";
+const HALTED: &[u8] = b"reboot: System halted";
+const LONGEST: usize = PANIC_BANNER.len();
+
+/// Where console output goes: the log file, and stdout when attached interactively; on the way
+/// it watches for the kernel messages in [`GuestSaid`].
 pub struct ConsoleOutput {
     log: Option<File>,
     echo: bool,
     tail: Vec<u8>,
-    panicked: Arc<AtomicBool>,
+    said: Arc<GuestSaid>,
 }
 
-const PANIC_BANNER: &[u8] = b"Kernel panic - not syncing";
-
 impl ConsoleOutput {
-    pub fn new(log: Option<File>, echo: bool, panicked: Arc<AtomicBool>) -> ConsoleOutput {
+    pub fn new(log: Option<File>, echo: bool, said: Arc<GuestSaid>) -> ConsoleOutput {
         ConsoleOutput {
             log,
             echo,
-            tail: Vec::with_capacity(2 * PANIC_BANNER.len()),
-            panicked,
+            tail: Vec::with_capacity(2 * LONGEST),
+            said,
         }
     }
 
     fn watch(&mut self, buf: &[u8]) {
         self.tail.extend_from_slice(buf);
-        if self
-            .tail
-            .windows(PANIC_BANNER.len())
-            .any(|w| w == PANIC_BANNER)
-        {
-            self.panicked.store(true, Ordering::SeqCst);
+        let seen = |p: &[u8]| self.tail.windows(p.len()).any(|w| w == p);
+        if seen(PANIC_BANNER) {
+            self.said.panicked.store(true, Ordering::SeqCst);
         }
-        let keep = PANIC_BANNER.len() - 1;
+        if seen(POWER_DOWN) || seen(HALTED) {
+            self.said.powered_off.store(true, Ordering::SeqCst);
+        }
+        let keep = LONGEST - 1;
         if self.tail.len() > keep {
             self.tail.drain(..self.tail.len() - keep);
         }
@@ -108,17 +120,18 @@ mod tests {
     fn output_reaches_the_log_and_panics_are_seen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("console.log");
-        let panicked = Arc::new(AtomicBool::new(false));
-        let out = ConsoleOutput::new(Some(File::create(&path).unwrap()), false, panicked.clone());
+        let said = Arc::new(GuestSaid::default());
+        let out = ConsoleOutput::new(Some(File::create(&path).unwrap()), false, said.clone());
         let mut port = SerialPort::new(IrqLine::new().unwrap(), out);
         for b in b"hello\nKernel pan" {
             port.write(0, &[*b]);
         }
-        assert!(!panicked.load(Ordering::SeqCst));
-        for b in b"ic - not syncing: boom" {
+        assert!(!said.panicked.load(Ordering::SeqCst));
+        for b in b"ic - not syncing: boom\n[ 1.0] reboot: Power down\n" {
             port.write(0, &[*b]);
         }
-        assert!(panicked.load(Ordering::SeqCst));
+        assert!(said.panicked.load(Ordering::SeqCst));
+        assert!(said.powered_off.load(Ordering::SeqCst));
         let log = std::fs::read_to_string(&path).unwrap();
         assert!(log.starts_with("hello\n"));
     }

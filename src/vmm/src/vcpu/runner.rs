@@ -70,13 +70,11 @@ impl VcpuRunner {
                     None
                 }
                 Ok(VcpuExit::Shutdown) => Some(crate::exit::classify_reset(
-                    self.shared.shutdown_requested.load(std::sync::atomic::Ordering::SeqCst),
-                    self.shared.guest_panicked.load(std::sync::atomic::Ordering::SeqCst),
+                    self.shared.reset_context(),
                     "triple fault",
                 )),
                 Ok(VcpuExit::SystemEvent(kind, _)) => Some(crate::exit::classify_reset(
-                    self.shared.shutdown_requested.load(std::sync::atomic::Ordering::SeqCst),
-                    self.shared.guest_panicked.load(std::sync::atomic::Ordering::SeqCst),
+                    self.shared.reset_context(),
                     &format!("system event {kind}"),
                 )),
                 // With the in-kernel irqchip, HLT never reaches us unless the guest halted with
