@@ -6,7 +6,10 @@
 //! {"command":"shutdown"}  -> Ctrl-Alt-Del to the guest; the VM exits 0 when the guest resets
 //! {"command":"stop"}      -> ends the VM at once (exit code 5)
 //! {"command":"pause"} / {"command":"resume"}
+//! {"command":"wait"}      -> no answer until the VM ends, then its final status:
+//!                            {"ok":true,"state":"exited","reason":"guest rebooted (...)","exit_code":3}
 //! ```
+//! The socket disappears when the VMM exits; `wait` is how a client learns why.
 //! Errors: {"ok":false,"error":"..."}.
 
 use serde::Deserialize;
@@ -20,6 +23,7 @@ pub enum Command {
     Stop,
     Pause,
     Resume,
+    Wait,
 }
 
 #[derive(Deserialize)]
@@ -31,7 +35,7 @@ struct Request {
 pub fn parse(line: &str) -> Result<Command, String> {
     serde_json::from_str::<Request>(line)
         .map(|r| r.command)
-        .map_err(|e| format!("not a control request ({e}); expected {{\"command\":\"status|shutdown|stop|pause|resume\"}}"))
+        .map_err(|e| format!("not a control request ({e}); expected {{\"command\":\"status|shutdown|stop|pause|resume|wait\"}}"))
 }
 
 pub fn ok(extra: Value) -> String {
@@ -67,6 +71,7 @@ mod tests {
     fn requests() {
         assert_eq!(parse(r#"{"command":"status"}"#), Ok(Command::Status));
         assert_eq!(parse(r#"{"command":"pause"}"#), Ok(Command::Pause));
+        assert_eq!(parse(r#"{"command":"wait"}"#), Ok(Command::Wait));
         assert!(parse(r#"{"command":"explode"}"#).is_err());
         assert!(parse(r#"{"command":"stop","force":1}"#).is_err());
         assert_eq!(

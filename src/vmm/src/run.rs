@@ -36,6 +36,8 @@ const DETACH_KEY: u8 = 0x1d;
 struct Connection {
     stream: UnixStream,
     input: Vec<u8>,
+    /// Sent `wait`: answered with the final status when the VM ends.
+    waiting: bool,
 }
 
 impl Vmm {
@@ -146,6 +148,7 @@ impl Vmm {
                                         Connection {
                                             stream,
                                             input: Vec::new(),
+                                            waiting: false,
                                         },
                                     );
                                 }
@@ -189,6 +192,20 @@ impl Vmm {
                     }
                     _ => {}
                 }
+            }
+        }
+        if let Some(exit) = self.shared.exit() {
+            let last = control::ok(json!({
+                "state": "exited",
+                "reason": exit.reason,
+                "exit_code": exit.code(),
+            }));
+            for conn in connections.values_mut().filter(|c| c.waiting) {
+                let _ = conn.stream.set_nonblocking(false);
+                let _ = conn
+                    .stream
+                    .set_write_timeout(Some(Duration::from_millis(200)));
+                let _ = writeln!(conn.stream, "{last}");
             }
         }
         // Get the vCPUs out of KVM_RUN so they see the VM is ending; the process exits right
@@ -267,6 +284,10 @@ impl Vmm {
         };
         for line in lines.iter().filter(|l| !l.is_empty()) {
             let reply = match control::parse(line) {
+                Ok(Command::Wait) => {
+                    conn.waiting = true;
+                    continue;
+                }
                 Ok(cmd) => self.execute(cmd, threads),
                 Err(e) => control::error(&e),
             };
@@ -325,6 +346,8 @@ impl Vmm {
                 self.shared.set_state(VmState::Running);
                 self.status_json()
             }
+            // Handled per connection in serve_connection.
+            Command::Wait => self.status_json(),
         }
     }
 }

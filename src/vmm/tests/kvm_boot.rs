@@ -264,3 +264,34 @@ fn exit_codes_follow_what_the_kernel_said_before_resetting() {
         assert_eq!((exit.kind, exit.code()), (kind, code), "{said:?}: {exit:?}");
     }
 }
+
+#[test]
+fn a_waiting_control_client_hears_why_the_vm_ended() {
+    if !kvm_usable() {
+        return;
+    }
+    // The guest halts; the test ends it through a second connection once `wait` is registered.
+    let mut code = print("UP\n");
+    code.extend_from_slice(&HALT_FOREVER);
+    let g = guest(code, false, 1);
+    let vmm = Vmm::build(&g.config, options()).unwrap();
+    let runner = std::thread::spawn(move || vmm.run());
+    let mut waiter = UnixStream::connect(&g.socket).unwrap();
+    waiter
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    writeln!(waiter, "{{\"command\":\"wait\"}}").unwrap();
+    let mut s = UnixStream::connect(&g.socket).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    // `status` on the second connection is answered after the first sent `wait`, so it is registered.
+    assert_eq!(ask(&mut s, &mut r, "status")["state"], "running");
+    assert_eq!(ask(&mut s, &mut r, "stop")["exit_code"], 5);
+    let mut line = String::new();
+    BufReader::new(waiter).read_line(&mut line).unwrap();
+    let last: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(last["state"], "exited", "{last}");
+    assert_eq!(last["exit_code"], 5);
+    assert!(last["reason"].as_str().unwrap().contains("control socket"));
+    assert_eq!(runner.join().unwrap().kind, ExitKind::Stopped);
+}
