@@ -38,6 +38,7 @@ pub fn run(args: VmmArgs) -> anyhow::Result<()> {
     let options = BuildOptions {
         attach: args.attach,
         report_first_run: report,
+        handle_signals: true,
     };
     let vmm = Vmm::build(&config, options)
         .with_context(|| format!("cannot start the VM of {}", args.config.display()))?;

@@ -108,11 +108,17 @@ pub struct Vmm {
     pub attach: bool,
     /// Print when the first KVM_RUN happens (scripts/bench-vmm).
     pub report_first_run: bool,
+    pub(crate) handle_signals: bool,
 }
 
 pub struct BuildOptions {
+    /// Echo the console to stdout and feed stdin to the guest's serial port.
     pub attach: bool,
+    /// Print build step timings and when the first KVM_RUN happens (scripts/bench-vmm).
     pub report_first_run: bool,
+    /// End the VM cleanly on SIGTERM/SIGINT/SIGHUP (exit code 5). For a process that runs one
+    /// VMM (`hearth vmm`); not for tests sharing a process.
+    pub handle_signals: bool,
 }
 
 /// Prints how long each build step took, for scripts/bench-vmm (when `report_first_run`).
@@ -342,6 +348,7 @@ impl Vmm {
             entry_mode: kernel.mode,
             attach: options.attach,
             report_first_run: options.report_first_run,
+            handle_signals: options.handle_signals,
         })
     }
 

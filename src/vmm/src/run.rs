@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,7 @@ const TOKEN_EXIT: u64 = 1;
 const TOKEN_RESET: u64 = 2;
 const TOKEN_CONTROL: u64 = 3;
 const TOKEN_STDIN: u64 = 4;
+const TOKEN_TERMINATE: u64 = 5;
 /// Queue k of virtio device d: QUEUE_BASE + d * 256 + k.
 const TOKEN_QUEUE_BASE: u64 = 1 << 16;
 const TOKEN_BACKEND_BASE: u64 = 2 << 16;
@@ -32,6 +33,20 @@ const MAX_CONTROL_LINE: usize = 4096;
 const PAUSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Ctrl-]
 const DETACH_KEY: u8 = 0x1d;
+
+/// The eventfd SIGTERM/SIGINT/SIGHUP write to (a signal handler may only do async-signal-safe
+/// things: a write(2) is one), so the event loop ends the VM and cleans up instead of the
+/// process dying with its control socket left behind.
+static TERMINATE_FD: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_terminate(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut libc::c_void) {
+    let fd = TERMINATE_FD.load(Ordering::SeqCst);
+    if fd >= 0 {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live local to an eventfd; async-signal-safe.
+        unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+    }
+}
 
 struct Connection {
     stream: UnixStream,
@@ -81,7 +96,28 @@ impl Vmm {
             add(listener.as_raw_fd(), TOKEN_CONTROL, EventSet::IN)?;
         }
         if self.attach {
-            add(libc::STDIN_FILENO, TOKEN_STDIN, EventSet::IN)?;
+            // A regular file or /dev/null as stdin cannot be polled (EPERM): then the console is
+            // output-only, which is what a script redirecting stdin wants anyway.
+            let stdin = EpollEvent::new(EventSet::IN, TOKEN_STDIN);
+            match epoll.ctl(ControlOperation::Add, libc::STDIN_FILENO, stdin) {
+                Ok(()) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+                Err(e) => return Err(format!("epoll on stdin: {e}")),
+            }
+        }
+        if self.handle_signals {
+            let terminate =
+                vmm_sys_util::eventfd::EventFd::new(libc::EFD_NONBLOCK | libc::EFD_CLOEXEC)
+                    .map_err(|e| format!("eventfd: {e}"))?;
+            add(terminate.as_raw_fd(), TOKEN_TERMINATE, EventSet::IN)?;
+            TERMINATE_FD.store(terminate.as_raw_fd(), Ordering::SeqCst);
+            // Never closed: a signal arriving after this VMM ends must not write into whatever file
+            // would get the descriptor number next. One eventfd per VMM, and one VMM per process.
+            std::mem::forget(terminate);
+            for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+                vmm_sys_util::signal::register_signal_handler(signal, on_terminate)
+                    .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
+            }
         }
         for (d, slot) in self.virtio.iter().enumerate() {
             for (q, evt) in slot.queue_evts.iter().enumerate() {
@@ -156,6 +192,12 @@ impl Vmm {
                         }
                     }
                     TOKEN_STDIN => self.forward_stdin(),
+                    TOKEN_TERMINATE => {
+                        self.shared.end(Exit::new(
+                            ExitKind::Stopped,
+                            "stopped by a signal to the VMM",
+                        ));
+                    }
                     t if t >= TOKEN_CONNECTION_BASE => {
                         let keep = match connections.get_mut(&t) {
                             Some(conn) => self.serve_connection(conn, &threads),

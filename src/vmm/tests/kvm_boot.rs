@@ -119,6 +119,7 @@ fn options() -> BuildOptions {
     BuildOptions {
         attach: false,
         report_first_run: false,
+        handle_signals: false,
     }
 }
 
