@@ -35,6 +35,7 @@ pub mod memory;
 pub mod run;
 pub mod state;
 pub mod vcpu;
+pub mod worker;
 
 pub use builder::{BuildError, BuildOptions, Vmm};
 pub use exit::{Exit, ExitKind};

@@ -1,5 +1,6 @@
-//! Running a built VM: one thread per vCPU, and this thread's event loop serving virtio queue
-//! notifications, TAP input, the i8042 reset line, the control socket and (when attached) stdin.
+//! Running a built VM: one thread per vCPU, one per virtio device (worker.rs), and this thread's
+//! event loop serving the i8042 reset line, the control socket, signals and (when attached)
+//! stdin.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -25,9 +26,6 @@ const TOKEN_RESET: u64 = 2;
 const TOKEN_CONTROL: u64 = 3;
 const TOKEN_STDIN: u64 = 4;
 const TOKEN_TERMINATE: u64 = 5;
-/// Queue k of virtio device d: QUEUE_BASE + d * 256 + k.
-const TOKEN_QUEUE_BASE: u64 = 1 << 16;
-const TOKEN_BACKEND_BASE: u64 = 2 << 16;
 const TOKEN_CONNECTION_BASE: u64 = 3 << 16;
 const MAX_CONTROL_LINE: usize = 4096;
 const PAUSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -67,7 +65,13 @@ impl Vmm {
             Ok(()) => self.shared.exit().unwrap_or_else(|| {
                 Exit::new(ExitKind::Error, "the event loop ended without a reason")
             }),
-            Err(e) => Exit::new(ExitKind::Error, e),
+            Err(e) => {
+                // Also tells the device threads to stop.
+                self.shared.end(Exit::new(ExitKind::Error, e));
+                self.shared
+                    .exit()
+                    .unwrap_or_else(|| Exit::new(ExitKind::Error, "unknown error"))
+            }
         };
         self.shared.set_state(VmState::Exited {
             reason: exit.reason.clone(),
@@ -119,28 +123,9 @@ impl Vmm {
                     .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
             }
         }
-        for (d, slot) in self.virtio.iter().enumerate() {
-            for (q, evt) in slot.queue_evts.iter().enumerate() {
-                add(
-                    evt.as_raw_fd(),
-                    TOKEN_QUEUE_BASE + (d as u64) * 256 + q as u64,
-                    EventSet::IN,
-                )?;
-            }
-            let backend = slot
-                .transport
-                .lock()
-                .map_err(|_| "device lock poisoned")?
-                .backend_fd();
-            if let Some(fd) = backend {
-                // Edge-triggered: the device reads the TAP until it is empty or the guest has no
-                // buffers, and a receive-queue kick resumes it.
-                add(
-                    fd,
-                    TOKEN_BACKEND_BASE + d as u64,
-                    EventSet::IN | EventSet::EDGE_TRIGGERED,
-                )?;
-            }
+        let mut workers = Vec::new();
+        for slot in &self.virtio {
+            workers.push(crate::worker::start(slot, &self.shared.exit_evt)?);
         }
 
         let threads = self.start_vcpus()?;
@@ -213,25 +198,6 @@ impl Vmm {
                             }
                         }
                     }
-                    t if t >= TOKEN_BACKEND_BASE => {
-                        if let Some(slot) = self.virtio.get((t - TOKEN_BACKEND_BASE) as usize) {
-                            if let Ok(mut tr) = slot.transport.lock() {
-                                tr.backend_ready();
-                            }
-                        }
-                    }
-                    t if t >= TOKEN_QUEUE_BASE => {
-                        let d = ((t - TOKEN_QUEUE_BASE) / 256) as usize;
-                        let q = ((t - TOKEN_QUEUE_BASE) % 256) as usize;
-                        if let Some(slot) = self.virtio.get(d) {
-                            if let Some(evt) = slot.queue_evts.get(q) {
-                                let _ = evt.read();
-                            }
-                            if let Ok(mut tr) = slot.transport.lock() {
-                                tr.notify(q);
-                            }
-                        }
-                    }
                     _ => {}
                 }
             }
@@ -256,6 +222,12 @@ impl Vmm {
         for t in &threads {
             while !t.is_finished() && Instant::now() < deadline {
                 let _ = t.kill(runner::kick_signal());
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        // Device threads see the exit eventfd; one in the middle of a request finishes it first.
+        for w in workers {
+            while !w.is_finished() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
