@@ -297,29 +297,17 @@ fn a_waiting_control_client_hears_why_the_vm_ended() {
     assert_eq!(runner.join().unwrap().kind, ExitKind::Stopped);
 }
 
-/// mov dword [addr], value (32-bit protected mode, flat segments).
-fn store32(addr: u32, value: u32) -> Vec<u8> {
-    let mut c = vec![0xc7, 0x05];
-    c.extend_from_slice(&addr.to_le_bytes());
-    c.extend_from_slice(&value.to_le_bytes());
-    c
-}
+const MMIO: u32 = 0xd000_0000;
+const DESC: u64 = 0x20_0000;
+const AVAIL: u64 = 0x20_1000;
+const USED: u64 = 0x20_2000;
+const HDR: u64 = 0x20_3000;
+const DATA: u64 = 0x20_4000;
+const STATUS: u64 = 0x20_5000;
 
-#[test]
-fn a_guest_driver_writes_a_sector_through_virtio_blk() {
-    if !kvm_usable() {
-        return;
-    }
-    // The guest plays a minimal virtio-mmio driver for the disk in slot 0: set up queue 0 over
-    // rings the test placed in guest memory, kick it (ioeventfd -> device thread), spin on the
-    // used index, then report and reset. PVH entry: 32-bit, no paging, so 0xd000_0000 is reachable.
-    const MMIO: u32 = 0xd000_0000;
-    const DESC: u64 = 0x20_0000;
-    const AVAIL: u64 = 0x20_1000;
-    const USED: u64 = 0x20_2000;
-    const HDR: u64 = 0x20_3000;
-    const DATA: u64 = 0x20_4000;
-    const STATUS: u64 = 0x20_5000;
+/// Guest code: initialise the virtio-mmio device in slot 0 with queue 0 of 4 entries over the
+/// rings at DESC/AVAIL/USED, then kick queue 0.
+fn virtio_bring_up_and_kick() -> Vec<u8> {
     let mut code = Vec::new();
     for (reg, value) in [
         (0x070, 1 | 2),     // ACKNOWLEDGE | DRIVER
@@ -337,6 +325,34 @@ fn a_guest_driver_writes_a_sector_through_virtio_blk() {
     ] {
         code.extend(store32(MMIO + reg, value));
     }
+    code
+}
+
+fn descriptor(addr: u64, len: u32, flags: u16, next: u16) -> Vec<u8> {
+    let mut d = addr.to_le_bytes().to_vec();
+    d.extend_from_slice(&len.to_le_bytes());
+    d.extend_from_slice(&flags.to_le_bytes());
+    d.extend_from_slice(&next.to_le_bytes());
+    d
+}
+
+/// mov dword [addr], value (32-bit protected mode, flat segments).
+fn store32(addr: u32, value: u32) -> Vec<u8> {
+    let mut c = vec![0xc7, 0x05];
+    c.extend_from_slice(&addr.to_le_bytes());
+    c.extend_from_slice(&value.to_le_bytes());
+    c
+}
+
+#[test]
+fn a_guest_driver_writes_a_sector_through_virtio_blk() {
+    if !kvm_usable() {
+        return;
+    }
+    // The guest plays a minimal virtio-mmio driver for the disk in slot 0: set up queue 0 over
+    // rings the test placed in guest memory, kick it (ioeventfd -> device thread), spin on the
+    // used index, then report and reset. PVH entry: 32-bit, no paging, so 0xd000_0000 is reachable.
+    let mut code = virtio_bring_up_and_kick();
     // spin: cmp word [USED + 2], 1; jne spin
     code.extend_from_slice(&[0x66, 0x83, 0x3d]);
     code.extend_from_slice(&((USED + 2) as u32).to_le_bytes());
@@ -348,16 +364,9 @@ fn a_guest_driver_writes_a_sector_through_virtio_blk() {
     g.config.rng = false;
     let disk = g.config.disks[0].path.clone();
     let vmm = Vmm::build(&g.config, options()).unwrap();
-    let desc = |addr: u64, len: u32, flags: u16, next: u16| {
-        let mut d = addr.to_le_bytes().to_vec();
-        d.extend_from_slice(&len.to_le_bytes());
-        d.extend_from_slice(&flags.to_le_bytes());
-        d.extend_from_slice(&next.to_le_bytes());
-        d
-    };
-    let mut table = desc(HDR, 16, 1, 1);
-    table.extend(desc(DATA, 512, 1, 2));
-    table.extend(desc(STATUS, 1, 2, 0));
+    let mut table = descriptor(HDR, 16, 1, 1);
+    table.extend(descriptor(DATA, 512, 1, 2));
+    table.extend(descriptor(STATUS, 1, 2, 0));
     vmm.write_guest(DESC, &table).unwrap();
     vmm.write_guest(AVAIL, &[0, 0, 1, 0, 0, 0]).unwrap(); // flags, idx = 1, ring[0] = 0
     let mut header = 1u32.to_le_bytes().to_vec(); // VIRTIO_BLK_T_OUT
@@ -373,4 +382,29 @@ fn a_guest_driver_writes_a_sector_through_virtio_blk() {
     let on_host = std::fs::read(&disk).unwrap();
     assert!(on_host[512..1024].iter().all(|b| *b == 0x5a));
     assert!(on_host[..512].iter().all(|b| *b == 0));
+}
+
+#[test]
+fn a_guest_with_a_looping_descriptor_chain_fails_the_device_not_the_vmm() {
+    if !kvm_usable() {
+        return;
+    }
+    // Same driver, but descriptor 0 links to itself. The device must set DEVICE_NEEDS_RESET
+    // (0x40 in the status register), which the guest waits to see before reporting.
+    let mut code = virtio_bring_up_and_kick();
+    // spin: test dword [MMIO + 0x70], 0x40; jz spin
+    code.extend_from_slice(&[0xf7, 0x05]);
+    code.extend_from_slice(&(MMIO + 0x70).to_le_bytes());
+    code.extend_from_slice(&0x40u32.to_le_bytes());
+    code.extend_from_slice(&[0x74, 0xf4]);
+    code.extend(print("NEEDS RESET\n"));
+    code.extend_from_slice(&RESET_AND_HALT);
+    let mut g = guest(code, true, 1);
+    g.config.rng = false;
+    let vmm = Vmm::build(&g.config, options()).unwrap();
+    vmm.write_guest(DESC, &descriptor(HDR, 16, 1, 0)).unwrap();
+    vmm.write_guest(AVAIL, &[0, 0, 1, 0, 0, 0]).unwrap();
+    let exit = vmm.run();
+    assert_eq!(console(&g.log), "NEEDS RESET\n", "{exit:?}");
+    assert_eq!(exit.kind, ExitKind::Reboot);
 }
