@@ -149,8 +149,13 @@ impl Vmm {
         config.validate()?;
         timeline.mark("validate config");
         let mut created = HostFiles::default();
+        let mem = memory::create(config.memory_mib).map_err(BuildError::Memory)?;
+        timeline.mark("map guest memory");
         let kvm = Kvm::new().map_err(BuildError::OpenKvm)?;
         let vm = kvm.create_vm().map_err(kvm_err("creating the VM"))?;
+        // Registering memory waits for an SRCU grace period in the host kernel (several ms on a
+        // busy host); nothing but KVM_RUN needs it done, so it overlaps with the rest of the build.
+        let registration = register_memory_in_background(&kvm, &vm, &mem)?;
         vm.set_tss_address(layout::KVM_TSS_ADDR as usize)
             .map_err(kvm_err("setting the TSS address"))?;
         vm.create_irq_chip()
@@ -162,12 +167,6 @@ impl Vmm {
         vm.create_pit2(pit)
             .map_err(kvm_err("creating the in-kernel PIT"))?;
         timeline.mark("open KVM, create VM, irqchip, PIT");
-
-        let mem = memory::create(config.memory_mib).map_err(BuildError::Memory)?;
-        timeline.mark("map guest memory");
-        // Registering memory waits for an SRCU grace period in the host kernel (several ms on a
-        // busy host); nothing but KVM_RUN needs it done, so it overlaps with the rest of the build.
-        let registration = register_memory_in_background(&kvm, &vm, &mem)?;
 
         let kernel = boot::load_kernel(&mem, &config.kernel)?;
         let initrd_limit = kernel
