@@ -3,6 +3,7 @@
 mod credentials;
 mod kvm_check;
 mod serve;
+mod vmm;
 
 use std::path::PathBuf;
 
@@ -23,6 +24,8 @@ pub struct Args {
 enum Command {
     /// Run the control plane: the signed ECS/VPC API over the state store.
     Serve(serve::ServeArgs),
+    /// Run one microVM in this process (exit code: 0 shut down, 3 rebooted, 4 crashed, 5 stopped).
+    Vmm(vmm::VmmArgs),
     /// Print the API access key pair (generating it on first use).
     Credentials {
         /// Where hearth keeps its state.
@@ -34,6 +37,7 @@ enum Command {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Serve(a) => serve::run(a),
+        Command::Vmm(a) => vmm::run(a),
         Command::Credentials { data_dir } => {
             let (key, _) = credentials::load_or_create(&data_dir)?;
             println!("HEARTH_ACCESS_KEY_ID={}", key.id);

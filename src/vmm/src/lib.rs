@@ -1,0 +1,41 @@
+//! hearth's virtual machine monitor: one KVM microVM per process.
+//!
+//! `Vmm::build` turns a [`config::VmConfig`] into a ready machine (memory, kernel, vCPUs,
+//! devices) and fails with a message naming the problem before any guest code runs;
+//! `Vmm::run` starts the vCPUs and serves devices and the control socket until the guest stops.
+//! The process exit codes are in [`exit`] (0 shut down, 1 VMM error, 3 rebooted, 4 crashed,
+//! 5 stopped); the control socket protocol in [`control`].
+//!
+//! A config (unknown keys are refused):
+//! ```json
+//! {
+//!   "vcpus": 2, "memory_mib": 512,
+//!   "kernel": "/var/lib/hearth/vmlinux", "initrd": null,
+//!   "cmdline": "console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda rw",
+//!   "disks": [{"path": "root.img", "id": "system"}, {"path": "data.img", "id": "data-1", "read_only": false}],
+//!   "nics": [{"tap": "htap0", "mac": "52:54:00:12:34:56"}],
+//!   "rng": true,
+//!   "console_log": "/run/hearth/i-1/console.log",
+//!   "control_socket": "/run/hearth/i-1/control.sock"
+//! }
+//! ```
+//! Machine layout (x86_64): RAM from 0 (and from 4 GiB past 3.25 GiB), an MP table in the EBDA,
+//! 8250 at 0x3f8/IRQ 4, i8042 at 0x60/0x64/IRQ 1, virtio-mmio windows from 0xd000_0000 with
+//! GSIs 5.. announced on the kernel command line as `virtio_mmio.device=` (disks first, in
+//! config order, so the first disk is /dev/vda, then NICs, then the rng).
+
+pub mod boot;
+pub mod builder;
+pub mod config;
+pub mod control;
+pub mod devices;
+pub mod exit;
+pub mod layout;
+pub mod memory;
+pub mod run;
+pub mod state;
+pub mod vcpu;
+pub mod worker;
+
+pub use builder::{BuildError, BuildOptions, Vmm};
+pub use exit::{Exit, ExitKind};
