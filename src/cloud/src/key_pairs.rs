@@ -130,17 +130,12 @@ pub async fn describe(
     let mut conn = cloud.store.pool().acquire().await?;
     let (items, total) = store::page(&mut conn, &filter, page.offset(), page.limit()).await?;
     let names: Vec<String> = items.iter().map(|k| k.name.clone()).collect();
-    let mut tags = store::tags_of(&mut conn, &names).await?;
+    let mut tags = hearth_store::tags::of_many(&mut conn, store::TAG_TYPE, &names).await?;
     let listed = items
         .into_iter()
-        .map(|key_pair| {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                tags.drain(..).partition(|(n, _)| *n == key_pair.name);
-            tags = rest;
-            Listed {
-                key_pair,
-                tags: mine.into_iter().map(|(_, t)| t).collect(),
-            }
+        .map(|key_pair| Listed {
+            tags: tags.remove(&key_pair.name).unwrap_or_default(),
+            key_pair,
         })
         .collect();
     Ok((listed, total))

@@ -173,7 +173,7 @@ pub async fn describe(cloud: &Cloud, q: &DescribeVpcs) -> Result<(i64, Vec<VpcVi
     let (total, vpcs) = store::list(&mut conn, &filter, q.page.offset(), q.page.limit()).await?;
     let ids: Vec<String> = vpcs.iter().map(|v| v.vpc_id.clone()).collect();
     let members = vswitches::ids_in_vpcs(&mut conn, &ids).await?;
-    let mut tags = store::tags_of(&mut conn, "vpc", &ids).await?;
+    let mut tags = store_tags::of_many(&mut conn, "vpc", &ids).await?;
     let views = vpcs
         .into_iter()
         .map(|vpc| VpcView {

@@ -72,7 +72,7 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(url)?;
         let pool_options = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .max_connections(if backend == Backend::Sqlite { 3 } else { 16 })
             .acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {

@@ -132,32 +132,3 @@ pub async fn page(
         .collect();
     Ok((items, total))
 }
-
-/// Tags of many key pairs in one query: (name, tag) pairs ordered by name and key.
-pub async fn tags_of(conn: &mut Conn, names: &[String]) -> crate::Result<Vec<(String, Tag)>> {
-    if names.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 2)).collect();
-    let sql = format!(
-        "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_type = $1 AND resource_id IN ({}) ORDER BY resource_id, tag_key",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query(&sql).bind(TAG_TYPE);
-    for n in names {
-        q = q.bind(n);
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            (
-                r.get(0),
-                Tag {
-                    key: r.get(1),
-                    value: r.get(2),
-                },
-            )
-        })
-        .collect())
-}

@@ -1,8 +1,6 @@
 //! Security groups and their rules as stored records. Validation lives in the cloud crate; this
 //! module only reads and writes rows, and never issues one query per listed row.
 
-use std::collections::HashMap;
-
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -319,17 +317,23 @@ pub async fn count_groups(conn: &mut Conn, f: &GroupFilter) -> crate::Result<i64
     Ok(row.get(0))
 }
 
-/// A page of groups in creation order, each with its `seq` (the NextToken cursor) and rule
-/// counts, plus the total number of matches: `after_seq` continues a NextToken listing, `offset`
-/// a PageNumber listing. One query answers all of it (the total is an uncorrelated subquery,
-/// computed once); only a page past the end needs a second, COUNT-only query.
+/// A group on a listing page: its `seq` (the NextToken cursor), the record, its rule counts and
+/// its tags.
+pub type PageRow = (i64, GroupRecord, RuleCounts, Vec<Tag>);
+
+/// A page of groups in creation order with rule counts and tags, plus the total number of
+/// matches: `after_seq` continues a NextToken listing, `offset` a PageNumber listing. One query
+/// answers all of it (the total is an uncorrelated subquery, computed once; tags come joined,
+/// one row per tag), because each query is a round trip to the database's worker thread and
+/// those hand-offs dominate a listing's cost. Only a page past the end needs a second,
+/// COUNT-only query.
 pub async fn page_groups(
     conn: &mut Conn,
     f: &GroupFilter,
     after_seq: Option<i64>,
     limit: i64,
     offset: i64,
-) -> crate::Result<(i64, Vec<(i64, GroupRecord, RuleCounts)>)> {
+) -> crate::Result<(i64, Vec<PageRow>)> {
     let (clause, mut binds) = where_clause(f);
     let mut page_clause = clause.clone();
     if let Some(seq) = after_seq {
@@ -338,6 +342,7 @@ pub async fn page_groups(
     }
     binds.push(Bind::Int(limit));
     binds.push(Bind::Int(offset));
+    binds.push(Bind::Text(TAG_RESOURCE_TYPE.to_string()));
     // The same placeholders serve the total's subquery and the page (both backends allow a
     // placeholder to appear twice); inside the subquery, unqualified columns are its own table's.
     // A whole region's total is kept in security_group_counts; anything narrower is counted.
@@ -346,56 +351,43 @@ pub async fn page_groups(
     } else {
         format!("(SELECT COUNT(*) FROM security_groups c WHERE {clause})")
     };
+    let n = binds.len();
     let sql = format!(
-        "SELECT {GROUP_COLUMNS}, {total}, \
-         (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id), \
-         (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id AND r.peer_group_id <> '') \
-         FROM security_groups WHERE {page_clause} ORDER BY seq LIMIT ${} OFFSET ${}",
-        binds.len() - 1,
-        binds.len()
+        "SELECT p.*, t.tag_key, t.tag_value FROM (\
+           SELECT {GROUP_COLUMNS}, {total} AS total, \
+           (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id) AS rules, \
+           (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id AND r.peer_group_id <> '') AS group_rules \
+           FROM security_groups WHERE {page_clause} ORDER BY seq LIMIT ${} OFFSET ${}) p \
+         LEFT JOIN tags t ON t.resource_type = ${n} AND t.resource_id = p.id ORDER BY p.seq, t.tag_key",
+        n - 2,
+        n - 1
     );
     let rows = bind_all(sqlx::query(&sql), binds)
         .fetch_all(&mut *conn)
         .await?;
-    if rows.is_empty() {
+    let Some(first) = rows.first() else {
         return Ok((count_groups(conn, f).await?, Vec::new()));
-    }
-    let total: i64 = rows[0].get(10);
-    let page = rows
-        .iter()
-        .map(|r| {
-            let (seq, g) = group_from_row(r);
+    };
+    let total: i64 = first.get(10);
+    let mut page: Vec<PageRow> = Vec::new();
+    for r in &rows {
+        let (seq, g) = group_from_row(r);
+        if page.last().is_none_or(|(_, last, _, _)| last.id != g.id) {
             let counts = RuleCounts {
                 rules: r.get(11),
                 group_to_group: r.get(12),
             };
-            (seq, g, counts)
-        })
-        .collect();
+            page.push((seq, g, counts, Vec::new()));
+        }
+        let key: Option<String> = r.get(13);
+        if let (Some(key), Some((_, _, _, tags))) = (key, page.last_mut()) {
+            tags.push(Tag {
+                key,
+                value: r.get::<Option<String>, _>(14).unwrap_or_default(),
+            });
+        }
+    }
     Ok((total, page))
-}
-
-/// Tags of many groups in one query, by group ID, each list ordered by key.
-pub async fn tags_of(conn: &mut Conn, ids: &[String]) -> crate::Result<HashMap<String, Vec<Tag>>> {
-    let mut out: HashMap<String, Vec<Tag>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let sql = format!(
-        "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_type = $1 AND resource_id IN ({}) ORDER BY resource_id, tag_key",
-        placeholders(2, ids.len())
-    );
-    let mut q = sqlx::query(&sql).bind(TAG_RESOURCE_TYPE);
-    for id in ids {
-        q = q.bind(id);
-    }
-    for r in q.fetch_all(&mut *conn).await? {
-        out.entry(r.get(0)).or_default().push(Tag {
-            key: r.get(1),
-            value: r.get(2),
-        });
-    }
-    Ok(out)
 }
 
 /// The rules of one group in creation order, with peer group names.

@@ -1,5 +1,7 @@
 //! Tags on any resource, keyed by resource type (`vpc`, `securitygroup`, …) and ID.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 
 use crate::Conn;
@@ -53,6 +55,34 @@ pub async fn list(
             value: r.get(1),
         })
         .collect())
+}
+
+/// The tags of many resources of one type in one query, by resource ID (each list by key).
+pub async fn of_many(
+    conn: &mut Conn,
+    resource_type: &str,
+    ids: &[String],
+) -> crate::Result<HashMap<String, Vec<Tag>>> {
+    let mut out: HashMap<String, Vec<Tag>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let marks: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_type = $1 AND resource_id IN ({}) ORDER BY resource_id, tag_key",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql).bind(resource_type);
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    for r in q.fetch_all(&mut *conn).await? {
+        out.entry(r.get(0)).or_default().push(Tag {
+            key: r.get(1),
+            value: r.get(2),
+        });
+    }
+    Ok(out)
 }
 
 pub async fn delete_all(

@@ -1,8 +1,6 @@
 //! VPC records, plus the small query-building helpers the network tables share (a WHERE clause
 //! with numbered placeholders, and the tags of a whole page in one query).
 
-use std::collections::HashMap;
-
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -215,35 +213,28 @@ impl Where {
         q
     }
 
-    /// True when no condition was added.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.clauses.is_empty()
-    }
-
     /// How many rows match.
     pub(crate) async fn count(&self, conn: &mut Conn, table: &str) -> crate::Result<i64> {
-        let sql = format!("SELECT COUNT(*) FROM {table}{}", self.sql());
+        let sql = format!("SELECT {}", self.count_sql(table));
         self.bind(sqlx::query(&sql))
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)
     }
 
-    /// The sum of `column` over matching rows (0 when none match).
-    pub(crate) async fn sum(
-        &self,
-        conn: &mut Conn,
-        table: &str,
-        column: &str,
-    ) -> crate::Result<i64> {
-        let sql = format!(
-            "SELECT COALESCE(SUM({column}), 0) FROM {table}{}",
+    /// A scalar subquery counting the matching rows of `table`, using this filter's placeholders.
+    pub(crate) fn count_sql(&self, table: &str) -> String {
+        format!("(SELECT COUNT(*) FROM {table}{})", self.sql())
+    }
+
+    /// A scalar subquery summing `column` over the matching rows of `table` (0 when none match),
+    /// using this filter's placeholders: pass a filter whose conditions are a prefix of the
+    /// page's, so the placeholders mean the same values.
+    pub(crate) fn sum_sql(&self, table: &str, column: &str) -> String {
+        format!(
+            "(SELECT COALESCE(SUM({column}), 0) FROM {table}{})",
             self.sql()
-        );
-        self.bind(sqlx::query(&sql))
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)
+        )
     }
 
     /// One page of matching rows ordered by `seq` (indexed, never all rows).
@@ -271,20 +262,24 @@ impl Where {
 
 impl Where {
     /// One page of matching rows ordered by `seq` (the rows are resources of `resource_type`
-    /// identified by `id_column`), each row followed by one of the resource's tags (`columns`, then `seq`, then tag key and value, NULL when it has none): the page and
-    /// its tags in one query.
+    /// identified by `id_column`), each row followed by one of the resource's tags and the
+    /// `total` expression (`columns`, then `seq`, then tag key and value, NULL when it has none,
+    /// then the total): the page, its tags and the total in one query, because each query is a
+    /// round trip to the database's worker thread and those hand-offs dominate a listing's cost.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn rows_with_tags(
         &self,
         conn: &mut Conn,
         table: &str,
         columns: &str,
         (resource_type, id_column): (&str, &str),
+        total: &str,
         offset: i64,
         limit: i64,
     ) -> crate::Result<Vec<AnyRow>> {
         let n = self.next();
         let sql = format!(
-            "SELECT p.*, t.tag_key, t.tag_value FROM (SELECT {columns}, seq FROM {table}{} ORDER BY seq LIMIT ${n} OFFSET ${}) p \
+            "SELECT p.*, t.tag_key, t.tag_value, {total} FROM (SELECT {columns}, seq FROM {table}{} ORDER BY seq LIMIT ${n} OFFSET ${}) p \
              LEFT JOIN tags t ON t.resource_type = ${} AND t.resource_id = p.{id_column} ORDER BY p.seq, t.tag_key",
             self.sql(),
             n + 1,
@@ -304,34 +299,6 @@ impl Where {
 pub(crate) fn total_from_page(offset: i64, limit: i64, len: usize) -> Option<i64> {
     let len = len as i64;
     (len < limit && (len > 0 || offset == 0)).then_some(offset + len)
-}
-
-/// The tags of many resources of one type in one query, by resource ID (sorted by key).
-pub async fn tags_of(
-    conn: &mut Conn,
-    resource_type: &str,
-    ids: &[String],
-) -> crate::Result<HashMap<String, Vec<Tag>>> {
-    let mut out: HashMap<String, Vec<Tag>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    let marks: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_type = $1 AND resource_id IN ({}) ORDER BY resource_id, tag_key",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query(&sql).bind(resource_type);
-    for id in ids {
-        q = q.bind(id.as_str());
-    }
-    for r in q.fetch_all(&mut *conn).await? {
-        out.entry(r.get(0)).or_default().push(Tag {
-            key: r.get(1),
-            value: r.get(2),
-        });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

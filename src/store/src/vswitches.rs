@@ -197,7 +197,6 @@ pub async fn list(
         && filter.vswitch_name.is_none()
         && filter.is_default.is_none()
         && filter.tags.is_empty();
-    let counted_by_place = by_place_only && !w.is_empty();
     if let Some(v) = &filter.vswitch_id {
         w.eq("vswitch_id", v);
     }
@@ -208,12 +207,27 @@ pub async fn list(
         w.eq_int("is_default", d as i64);
     }
     w.tags("vswitch", "vswitch_id", &filter.tags);
+    // The total rides along in the page query. Totals by VPC and zone (or of everything) are
+    // kept in vswitch_counts, so they cost no COUNT over the table; other filters are counted.
+    let total_sql = if by_place_only {
+        let mut c = Where::default();
+        if let Some(v) = &filter.vpc_id {
+            c.eq("vpc_id", v);
+        }
+        if let Some(v) = &filter.zone_id {
+            c.eq("zone_id", v);
+        }
+        c.sum_sql("vswitch_counts", "n")
+    } else {
+        w.count_sql("vswitches")
+    };
     let rows = w
         .rows_with_tags(
             conn,
             "vswitches",
             COLUMNS,
             ("vswitch", "vswitch_id"),
+            &total_sql,
             offset,
             limit,
         )
@@ -236,19 +250,11 @@ pub async fn list(
             });
         }
     }
-    let total = match total_from_page(offset, limit, page.len()) {
-        Some(t) => t,
-        None if counted_by_place => {
-            let mut c = Where::default();
-            if let Some(v) = &filter.vpc_id {
-                c.eq("vpc_id", v);
-            }
-            if let Some(v) = &filter.zone_id {
-                c.eq("zone_id", v);
-            }
-            c.sum(conn, "vswitch_counts", "n").await?
-        }
-        None => w.count(conn, "vswitches").await?,
+    let total = match (rows.first(), total_from_page(offset, limit, page.len())) {
+        (_, Some(t)) => t,
+        (Some(first), None) => first.try_get(tag_at + 2)?,
+        // A page past the end carries no row to read the total from.
+        (None, None) => w.count(conn, "vswitches").await?,
     };
     Ok((total, page))
 }

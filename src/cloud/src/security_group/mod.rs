@@ -221,16 +221,14 @@ pub async fn describe(cloud: &Cloud, q: &Query) -> Result<Listing> {
             rows.truncate(cap);
             next_token = rows
                 .last()
-                .map(|(seq, _, _)| seq.to_string())
+                .map(|(seq, _, _, _)| seq.to_string())
                 .unwrap_or_default();
         }
     }
-    let ids: Vec<String> = rows.iter().map(|(_, g, _)| g.id.clone()).collect();
-    let mut tags = store::tags_of(&mut conn, &ids).await?;
     let groups = rows
         .into_iter()
-        .map(|(_, group, counts)| Listed {
-            tags: tags.remove(&group.id).unwrap_or_default(),
+        .map(|(_, group, counts, tags)| Listed {
+            tags,
             counts,
             // Instances do not exist yet (see `instances_in_group`).
             ecs_count: 0,
