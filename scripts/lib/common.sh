@@ -1,0 +1,65 @@
+# Shared helpers for hearth's build and test scripts. Source it; do not run it.
+# Convention: progress goes to stderr, the last stdout line is the result path.
+
+HEARTH_CACHE="${HEARTH_CACHE_DIR:-/var/cache/hearth}"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+log() { printf '[%s %s] %s\n' "$(basename "$0")" "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# ensure_packages PKG...: install missing Debian packages; refresh the package
+# lists only when something is actually missing (apt-get update is slow).
+ensure_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]} (run as root or: apt-get install ${missing[*]})"
+    log "installing missing packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 ||
+        die "apt-get update failed; cannot install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+        die "could not install: ${missing[*]}"
+}
+
+# pkg_version PKG: installed Debian version, part of cache keys.
+pkg_version() { dpkg-query -W -f='${Version}' "$1"; }
+
+# hash_inputs ARG...: short content hash over files (by content) and literal strings.
+hash_inputs() {
+    local a
+    for a in "$@"; do
+        if [ -f "$a" ]; then printf 'file %s\n' "${a#"$REPO_ROOT"/}"; cat "$a"
+        else printf 'str %s\n' "$a"; fi
+    done | sha256sum | cut -c1-16
+}
+
+# make_tmpdir VAR: a temp dir removed on exit, whatever the exit path.
+# Mounts left under a temp dir (debootstrap mounts proc/sys in its target) are
+# unmounted first, and rm never crosses into another filesystem.
+HEARTH_TMPDIRS=()
+HEARTH_EXIT_HOOKS=()
+cleanup_on_exit() {
+    local h d m
+    for h in "${HEARTH_EXIT_HOOKS[@]}"; do "$h" || true; done
+    for d in "${HEARTH_TMPDIRS[@]}"; do
+        for m in $(awk -v d="$d/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+            umount -l "$m" 2>/dev/null || true
+        done
+        rm -rf --one-file-system "$d"
+    done
+}
+trap cleanup_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+# on_exit FUNC: run FUNC at exit (before temp dirs are removed).
+on_exit() { HEARTH_EXIT_HOOKS+=("$1"); }
+make_tmpdir() {
+    local d; d="$(mktemp -d "${TMPDIR:-/tmp}/hearth.XXXXXX")"
+    HEARTH_TMPDIRS+=("$d")
+    printf -v "$1" '%s' "$d"
+}
+
+# elapsed_since START: seconds since START (from `date +%s`).
+elapsed_since() { echo $(( $(date +%s) - $1 ))s; }
