@@ -32,20 +32,35 @@ echo \"USERDATA-RAN uid=$(id -u) host=$(hostname) addr=$(ip -4 -o addr show dev 
 
 #[test]
 fn tiny_first_boot_applies_seed() {
-    let console = boot_with_seed("tiny-x64.raw", "tiny-e2e", "hearth tiny: up as", 300, Some("1G"));
+    let console = boot_with_seed(
+        "tiny-x64.raw",
+        "tiny-e2e",
+        "hearth tiny: up as",
+        300,
+        Some("1G"),
+    );
     for expected in [
         "hearth-init: hostname set to tiny-e2e",
         "hearth-init: eth0: 10.0.0.5/24 gw 10.0.0.1",
         "hearth-init: root filesystem on /dev/vda grown to",
         "USERDATA-RAN uid=0 host=tiny-e2e addr=10.0.0.5/24",
     ] {
-        assert!(console.contains(expected), "guest console lacks {expected:?}:\n{console}");
+        assert!(
+            console.contains(expected),
+            "guest console lacks {expected:?}:\n{console}"
+        );
     }
 }
 
 #[test]
 fn debian_12_first_boot_with_cloud_init() {
-    let console = boot_with_seed("debian-12-x64.raw", "debian-e2e", "USERDATA-RAN", 1500, None);
+    let console = boot_with_seed(
+        "debian-12-x64.raw",
+        "debian-e2e",
+        "USERDATA-RAN",
+        1500,
+        None,
+    );
     assert!(
         console.contains("USERDATA-RAN uid=0 host=debian-e2e addr=10.0.0.5/24"),
         "cloud-init did not apply the seed:\n{console}"
@@ -54,10 +69,19 @@ fn debian_12_first_boot_with_cloud_init() {
 
 /// Boots `image` inside a fresh test host with a seed for `hostname`, waits
 /// for `marker` on the guest console and returns that console.
-fn boot_with_seed(image: &str, hostname: &str, marker: &str, timeout_secs: u64, disk: Option<&str>) -> String {
+fn boot_with_seed(
+    image: &str,
+    hostname: &str,
+    marker: &str,
+    timeout_secs: u64,
+    disk: Option<&str>,
+) -> String {
     let work = tempfile::tempdir().unwrap();
     let seed = make_seed(work.path(), hostname);
-    let options = Options { files: vec![(seed, "/hearth/files/seed.img".into())], ..Options::default() };
+    let options = Options {
+        files: vec![(seed, "/hearth/files/seed.img".into())],
+        ..Options::default()
+    };
     let mut host = TestHost::start(options).expect("test host did not start");
     let boot = fs::read_to_string(repo_root().join("tests/guest/boot-guest.sh")).unwrap();
     let script = format!(
@@ -65,20 +89,38 @@ fn boot_with_seed(image: &str, hostname: &str, marker: &str, timeout_secs: u64, 
         disk.unwrap_or("")
     );
     let started = Instant::now();
-    let out = host.run(&script, Duration::from_secs(timeout_secs + 60)).expect("guest boot did not finish");
-    eprintln!("{image}: guest boot took {:.0}s wall inside the test host", started.elapsed().as_secs_f64());
-    assert!(out.success(), "{image} did not boot to {marker:?} (host console: {}):\n{}", host.console_log().display(), out.output);
+    let out = host
+        .run(&script, Duration::from_secs(timeout_secs + 60))
+        .expect("guest boot did not finish");
+    eprintln!(
+        "{image}: guest boot took {:.0}s wall inside the test host",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(
+        out.success(),
+        "{image} did not boot to {marker:?} (host console: {}):\n{}",
+        host.console_log().display(),
+        out.output
+    );
     out.output
 }
 
 fn make_seed(dir: &Path, hostname: &str) -> std::path::PathBuf {
     let seed_dir = dir.join("seed");
     fs::create_dir_all(&seed_dir).unwrap();
-    fs::write(seed_dir.join("meta-data"), format!("instance-id: i-{hostname}\nlocal-hostname: {hostname}\n")).unwrap();
+    fs::write(
+        seed_dir.join("meta-data"),
+        format!("instance-id: i-{hostname}\nlocal-hostname: {hostname}\n"),
+    )
+    .unwrap();
     fs::write(seed_dir.join("network-config"), NETWORK_CONFIG).unwrap();
     fs::write(seed_dir.join("user-data"), USER_DATA).unwrap();
     let img = dir.join("seed.img");
-    let status = Command::new(repo_root().join("scripts/make-seed")).arg(&seed_dir).arg(&img).status().unwrap();
+    let status = Command::new(repo_root().join("scripts/make-seed"))
+        .arg(&seed_dir)
+        .arg(&img)
+        .status()
+        .unwrap();
     assert!(status.success(), "scripts/make-seed failed");
     img
 }

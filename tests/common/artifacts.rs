@@ -34,7 +34,11 @@ fn from_env_or_script(var: &str, script: &str, args: &[&str]) -> PathBuf {
         .stderr(Stdio::inherit())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {script}: {e}"));
-    assert!(output.status.success(), "{script} failed ({})", output.status);
+    assert!(
+        output.status.success(),
+        "{script} failed ({})",
+        output.status
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let last = stdout.lines().last().unwrap_or_default().trim();
     assert!(!last.is_empty(), "{script} printed no result path");

@@ -38,7 +38,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { memory_mib: 2048, files: Vec::new(), hearth: false, images: true, forward: Vec::new() }
+        Options {
+            memory_mib: 2048,
+            files: Vec::new(),
+            hearth: false,
+            images: true,
+            forward: Vec::new(),
+        }
     }
 }
 
@@ -68,11 +74,18 @@ pub struct TestHost {
 impl TestHost {
     /// Boots the test host and waits until it accepts commands.
     pub fn start(options: Options) -> io::Result<TestHost> {
-        let workdir = tempfile::Builder::new().prefix("hearth-testhost").tempdir()?;
+        let workdir = tempfile::Builder::new()
+            .prefix("hearth-testhost")
+            .tempdir()?;
         let console = workdir.path().join("console.log");
         let mut cmd = Command::new(artifacts::repo_root().join("scripts/testhost"));
-        cmd.arg("--stdio").arg("--memory").arg(options.memory_mib.to_string());
-        cmd.arg("--kernel").arg(artifacts::kernel()).arg("--console").arg(&console);
+        cmd.arg("--stdio")
+            .arg("--memory")
+            .arg(options.memory_mib.to_string());
+        cmd.arg("--kernel")
+            .arg(artifacts::kernel())
+            .arg("--console")
+            .arg(&console);
         if options.images {
             cmd.arg("--images").arg(artifacts::images());
         }
@@ -90,13 +103,28 @@ impl TestHost {
         }
         // Own process group, so Drop can stop the script and qemu together.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
         let stdin = child.stdin.take().expect("piped stdin");
         let lines = read_lines(child.stdout.take().expect("piped stdout"));
-        let mut host = TestHost { child, stdin, lines, console, ports, commands_run: 0, _workdir: workdir };
+        let mut host = TestHost {
+            child,
+            stdin,
+            lines,
+            console,
+            ports,
+            commands_run: 0,
+            _workdir: workdir,
+        };
         let started = Instant::now();
         host.wait_for(|line| line == "@@HEARTH-READY", BOOT_TIMEOUT)?;
-        eprintln!("test host ready after {:.1}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "test host ready after {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
         Ok(host)
     }
 
@@ -108,7 +136,7 @@ impl TestHost {
         // stdin from /dev/null: the console is the command channel.
         let wire = format!(
             "cat >{file} <<'@@HEARTH-EOF-{n}'\n{}\n@@HEARTH-EOF-{n}\n\
-             echo '@@HEARTH-BEGIN {n}'; sh {file} </dev/null 2>&1; echo \"@@HEARTH-END {n} $?\"\n",
+             echo '@@HEARTH-BEGIN {n}'; sh {file} </dev/null 2>&1; rc=$?; echo; echo \"@@HEARTH-END {n} $rc\"\n",
             script.trim_end_matches('\n')
         );
         self.stdin.write_all(wire.as_bytes())?;
@@ -121,6 +149,8 @@ impl TestHost {
             let line = self.next_line(deadline)?;
             if let Some(status) = line.strip_prefix(&end) {
                 let status = status.trim().parse().unwrap_or(-1);
+                // Drop the newline the framing adds before the end marker.
+                output.truncate(output.strip_suffix('\n').map_or(output.len(), str::len));
                 return Ok(Output { status, output });
             }
             output.push_str(&line);
@@ -135,7 +165,11 @@ impl TestHost {
 
     /// The local port that reaches `guest_port` inside the host.
     pub fn port(&self, guest_port: u16) -> u16 {
-        self.ports.iter().find(|(g, _)| *g == guest_port).map(|(_, h)| *h).expect("port not forwarded")
+        self.ports
+            .iter()
+            .find(|(g, _)| *g == guest_port)
+            .map(|(_, h)| *h)
+            .expect("port not forwarded")
     }
 
     fn wait_for(&mut self, done: impl Fn(&str) -> bool, timeout: Duration) -> io::Result<()> {
@@ -153,7 +187,10 @@ impl TestHost {
             Ok(line) => Ok(line),
             Err(RecvTimeoutError::Timeout) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("test host timed out; console log: {}", self.console.display()),
+                format!(
+                    "test host timed out; console log: {}",
+                    self.console.display()
+                ),
             )),
             Err(RecvTimeoutError::Disconnected) => Err(io::Error::new(
                 io::ErrorKind::BrokenPipe,
@@ -176,7 +213,9 @@ impl Drop for TestHost {
             }
             thread::sleep(Duration::from_millis(100));
         }
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -188,7 +227,9 @@ fn read_lines(stdout: impl io::Read + Send + 'static) -> Receiver<String> {
         let mut reader = BufReader::new(stdout);
         let mut buf = Vec::new();
         while matches!(reader.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
-            let line = String::from_utf8_lossy(&buf).trim_end_matches(['\r', '\n']).to_string();
+            let line = String::from_utf8_lossy(&buf)
+                .trim_end_matches(['\r', '\n'])
+                .to_string();
             if tx.send(line).is_err() {
                 break;
             }

@@ -5,6 +5,8 @@
 # Usage: boot-guest.sh IMAGE_FILE SEED_IMG MARKER TIMEOUT_SECS [DISK_SIZE]
 # DISK_SIZE: copy the image into RAM and grow the disk to this size first, so
 # the guest has a filesystem to grow (only sensible for small images).
+# acpi=off: like hearth's VMM, describe virtio-mmio devices on the kernel
+# command line (qemu adds virtio_mmio.device=...) and CPUs in an MP table.
 set -u
 image="/hearth/images/$1" seed="$2" marker="$3" timeout="$4" size="${5:-}"
 log=/tmp/guest-console.log
@@ -17,7 +19,7 @@ else
 fi
 : >"$log"
 start=$(date +%s)
-qemu-system-x86_64 -M microvm -enable-kvm -cpu host -smp 1 -m 1024 \
+qemu-system-x86_64 -M microvm,acpi=off -enable-kvm -cpu host -smp 1 -m 1024 \
     -nodefaults -no-user-config -display none -no-reboot \
     -kernel "$HEARTH_TEST_KERNEL" -append "console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda rw" \
     -drive "id=root,$root,format=raw,if=none" -device virtio-blk-device,drive=root \
