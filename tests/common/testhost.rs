@@ -68,16 +68,18 @@ pub struct TestHost {
     console: PathBuf,
     ports: Vec<(u16, u16)>,
     commands_run: u32,
-    _workdir: tempfile::TempDir,
 }
 
 impl TestHost {
     /// Boots the test host and waits until it accepts commands.
     pub fn start(options: Options) -> io::Result<TestHost> {
-        let workdir = tempfile::Builder::new()
-            .prefix("hearth-testhost")
-            .tempdir()?;
-        let console = workdir.path().join("console.log");
+        // Kept after the test (in the temp dir) for post-mortems.
+        let console = tempfile::Builder::new()
+            .prefix("hearth-testhost-")
+            .suffix(".log")
+            .tempfile()?
+            .into_temp_path()
+            .keep()?;
         let mut cmd = Command::new(artifacts::repo_root().join("scripts/testhost"));
         cmd.arg("--stdio")
             .arg("--memory")
@@ -117,7 +119,6 @@ impl TestHost {
             console,
             ports,
             commands_run: 0,
-            _workdir: workdir,
         };
         let started = Instant::now();
         host.wait_for(|line| line == "@@HEARTH-READY", BOOT_TIMEOUT)?;
@@ -142,7 +143,8 @@ impl TestHost {
         self.stdin.write_all(wire.as_bytes())?;
         self.stdin.flush()?;
         let deadline = Instant::now() + timeout;
-        self.wait_for(|line| line == format!("@@HEARTH-BEGIN {n}"), timeout)?;
+        let begin = format!("@@HEARTH-BEGIN {n}");
+        self.wait_for(|line| line.ends_with(&begin), timeout)?;
         let end = format!("@@HEARTH-END {n} ");
         let mut output = String::new();
         loop {
@@ -158,7 +160,7 @@ impl TestHost {
         }
     }
 
-    /// The emulated host's console log (kept until the TestHost is dropped).
+    /// The emulated host's console log (left in the temp dir for post-mortems).
     pub fn console_log(&self) -> &Path {
         &self.console
     }
@@ -215,6 +217,7 @@ impl Drop for TestHost {
         }
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
             .status();
         let _ = self.child.wait();
     }
