@@ -80,29 +80,8 @@ impl TestHost {
             .tempfile()?
             .into_temp_path()
             .keep()?;
-        let mut cmd = Command::new(artifacts::repo_root().join("scripts/testhost"));
-        cmd.arg("--stdio")
-            .arg("--memory")
-            .arg(options.memory_mib.to_string());
-        cmd.arg("--kernel")
-            .arg(artifacts::kernel())
-            .arg("--console")
-            .arg(&console);
-        if options.images {
-            cmd.arg("--images").arg(artifacts::images());
-        }
-        if options.hearth {
-            cmd.arg("--hearth").arg(env!("CARGO_BIN_EXE_hearth"));
-        }
-        for (from, to) in &options.files {
-            cmd.arg("--file").arg(format!("{}:{to}", from.display()));
-        }
-        let mut ports = Vec::new();
-        for &guest in &options.forward {
-            let host = free_port()?;
-            cmd.arg("--forward").arg(format!("{host}:{guest}"));
-            ports.push((guest, host));
-        }
+        let (mut cmd, ports) = testhost_command(&options, &console)?;
+        cmd.arg("--stdio");
         // Own process group, so Drop can stop the script and qemu together.
         std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let mut child = cmd
@@ -221,6 +200,51 @@ impl Drop for TestHost {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// scripts/testhost with everything `options` asks for; returns the port map.
+fn testhost_command(options: &Options, console: &Path) -> io::Result<(Command, Vec<(u16, u16)>)> {
+    let mut cmd = Command::new(artifacts::repo_root().join("scripts/testhost"));
+    cmd.arg("--memory").arg(options.memory_mib.to_string());
+    cmd.arg("--kernel").arg(artifacts::kernel());
+    cmd.arg("--console").arg(console);
+    if options.images {
+        cmd.arg("--images").arg(artifacts::images());
+    }
+    if options.hearth {
+        cmd.arg("--hearth").arg(env!("CARGO_BIN_EXE_hearth"));
+    }
+    for (from, to) in &options.files {
+        cmd.arg("--file").arg(format!("{}:{to}", from.display()));
+    }
+    let mut ports = Vec::new();
+    for &guest in &options.forward {
+        let host = free_port()?;
+        cmd.arg("--forward").arg(format!("{host}:{guest}"));
+        ports.push((guest, host));
+    }
+    Ok((cmd, ports))
+}
+
+/// Boots a test host just to run `script` and stops it (scripts/testhost's
+/// one-shot mode). No console channel to keep in step, so this is the most
+/// robust choice for one long command such as booting a guest.
+pub fn run_once(options: &Options, script: &str, timeout: Duration) -> io::Result<Output> {
+    let dir = tempfile::tempdir()?;
+    let script_file = dir.path().join("cmd.sh");
+    std::fs::write(&script_file, script)?;
+    let console = dir.path().join("console.log");
+    let (mut cmd, _) = testhost_command(options, &console)?;
+    cmd.arg("--file")
+        .arg(format!("{}:/hearth/files/cmd.sh", script_file.display()))
+        .arg("--timeout")
+        .arg(timeout.as_secs().to_string())
+        .args(["--", "sh /hearth/files/cmd.sh"]);
+    let out = cmd.stderr(Stdio::inherit()).output()?;
+    Ok(Output {
+        status: out.status.code().unwrap_or(-1),
+        output: String::from_utf8_lossy(&out.stdout).into_owned(),
+    })
 }
 
 /// Console lines, without the serial line's carriage returns.
