@@ -1,45 +1,91 @@
-# Shared helpers for hearth's scripts. Source it; do not run it.
+# Shared helpers for hearth's build and test scripts. Source it; do not run it.
+# Convention: progress goes to stderr, the last stdout line is the result path.
 
-HEARTH_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-HEARTH_CACHE_DIR="${HEARTH_CACHE_DIR:-/var/cache/hearth}"
-export HEARTH_CACHE_DIR
+HEARTH_CACHE="${HEARTH_CACHE_DIR:-/var/cache/hearth}"
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
-say() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { say "error: $*"; exit 1; }
+log() { printf '[%s %s] %s\n' "$(basename "$0")" "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
 
-# Installs the Debian packages that are missing, updating the package lists only when needed.
-need_packages() {
-    local missing=()
+# ensure_packages PKG...: install missing Debian packages; refresh the package
+# lists only when something is actually missing (apt-get update is slow).
+ensure_packages() {
+    local missing=() p
     for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
-    [ "$(id -u)" -eq 0 ] || die "missing packages ${missing[*]}: run as root or install them"
-    say "installing ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
-        || die "could not install ${missing[*]}"
+    [ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]} (run as root or: apt-get install ${missing[*]})"
+    log "installing missing packages: ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 ||
+        die "apt-get update failed; cannot install ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+        die "could not install: ${missing[*]}"
 }
+
+# pkg_version PKG: installed Debian version, part of cache keys.
+pkg_version() { dpkg-query -W -f='${Version}' "$1"; }
+
+# hash_inputs ARG...: short content hash over files (by content) and literal strings.
+hash_inputs() {
+    local a
+    for a in "$@"; do
+        if [ -f "$a" ]; then printf 'file %s\n' "${a#"$REPO_ROOT"/}"; cat "$a"
+        else printf 'str %s\n' "$a"; fi
+    done | sha256sum | cut -c1-16
+}
+
+# make_tmpdir VAR: a temp dir removed on exit, whatever the exit path.
+# Mounts left under a temp dir (debootstrap mounts proc/sys in its target) are
+# unmounted first, and rm never crosses into another filesystem.
+HEARTH_TMPDIRS=()
+HEARTH_EXIT_HOOKS=()
+cleanup_on_exit() {
+    local h d m
+    for h in "${HEARTH_EXIT_HOOKS[@]}"; do "$h" || true; done
+    for d in "${HEARTH_TMPDIRS[@]}"; do
+        for m in $(awk -v d="$d/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+            umount -l "$m" 2>/dev/null || true
+        done
+        rm -rf --one-file-system "$d"
+    done
+}
+trap cleanup_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+# on_exit FUNC: run FUNC at exit (before temp dirs are removed).
+on_exit() { HEARTH_EXIT_HOOKS+=("$1"); }
+make_tmpdir() {
+    local d; d="$(mktemp -d "${TMPDIR:-/tmp}/hearth.XXXXXX")"
+    HEARTH_TMPDIRS+=("$d")
+    printf -v "$1" '%s' "$d"
+}
+
+# elapsed_since START: seconds since START (from `date +%s`).
+elapsed_since() { echo $(( $(date +%s) - $1 ))s; }
+
+# Names the rest of the scripts use.
+HEARTH_REPO="$REPO_ROOT"
+export HEARTH_CACHE_DIR="$HEARTH_CACHE"
 
 need_cargo() {
     command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs), 1.85 or newer"
 }
 
-# A Python venv with tests/sdk/requirements.txt, cached by the file's hash. Prints its path.
+# sdk_venv: a Python venv with tests/sdk/requirements.txt, cached by the file's hash. Prints its path.
 sdk_venv() {
-    need_packages python3-venv
+    ensure_packages python3-venv
     local hash venv
-    hash=$(sha256sum "$HEARTH_REPO/tests/sdk/requirements.txt" | cut -c1-16)
-    venv="$HEARTH_CACHE_DIR/venv-$hash"
+    hash=$(sha256sum "$REPO_ROOT/tests/sdk/requirements.txt" | cut -c1-16)
+    venv="$HEARTH_CACHE/venv-$hash"
     if [ ! -x "$venv/bin/pytest" ]; then
-        say "creating the SDK test venv in $venv"
-        rm -rf "$venv.tmp"
-        python3 -m venv "$venv.tmp" >&2
-        "$venv.tmp/bin/pip" install -q --disable-pip-version-check -r "$HEARTH_REPO/tests/sdk/requirements.txt" >&2
+        log "creating the SDK test venv in $venv"
+        mkdir -p "$HEARTH_CACHE"
         rm -rf "$venv"
-        mv "$venv.tmp" "$venv"
-        # venvs record their own path: rebuild the scripts' shebangs for the final location.
-        sed -i "s#$venv.tmp#$venv#g" "$venv"/bin/* 2>/dev/null || true
+        # Built in place: a venv records its own path.
+        python3 -m venv "$venv" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$REPO_ROOT/tests/sdk/requirements.txt" >&2 \
+            || { rm -rf "$venv"; die "could not install the SDKs in tests/sdk/requirements.txt"; }
     fi
     echo "$venv"
 }

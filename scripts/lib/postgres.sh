@@ -2,7 +2,7 @@
 # dir, listening on a private port and a private socket dir only. Source it, then:
 #   pg_start        -> exports HEARTH_PG_ADMIN_URL (a server URL whose database can be created/dropped)
 #   pg_new_database NAME -> prints the URL of a fresh empty database
-#   pg_stop         -> stops the server and removes the cluster (also called on EXIT by pg_start's trap)
+#   pg_stop         -> stops the server and removes the cluster (register it with on_exit)
 
 pg_bin() {
     local d
@@ -12,13 +12,13 @@ pg_bin() {
 }
 
 pg_start() {
-    need_packages postgresql
+    ensure_packages postgresql
     local bin
     bin=$(pg_bin) || die "PostgreSQL binaries not found after installing postgresql"
     PG_DIR=$(mktemp -d /tmp/hearth-pg.XXXXXX)
     chown postgres: "$PG_DIR"
     PG_PORT=${HEARTH_TEST_PG_PORT:-$(( 40000 + RANDOM % 20000 ))}
-    say "starting a private PostgreSQL on port $PG_PORT ($PG_DIR)"
+    log "starting a private PostgreSQL on port $PG_PORT ($PG_DIR)"
     runuser -u postgres -- "$bin/initdb" -D "$PG_DIR/data" --auth=trust -U postgres >/dev/null
     runuser -u postgres -- "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w \
         -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
