@@ -51,6 +51,14 @@ impl Error {
         )
     }
 
+    /// `DryRunOperation`: every check passed and nothing was changed (ECS answers it with 400).
+    pub fn dry_run_passed() -> Self {
+        Self::bad_request(
+            "DryRunOperation",
+            "Request validation has been passed with DryRun flag set.",
+        )
+    }
+
     pub fn internal(message: impl fmt::Display) -> Self {
         Self::new(
             500,

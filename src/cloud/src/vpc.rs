@@ -21,14 +21,6 @@ const PRIVATE_RANGES: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/1
 /// How many IDs DescribeVpcs accepts in VpcId.
 pub const MAX_IDS: usize = 20;
 
-/// `DryRunOperation`: every check passed and nothing was changed.
-pub fn dry_run_passed() -> Error {
-    Error::bad_request(
-        "DryRunOperation",
-        "Request validation has been passed with DryRun flag set.",
-    )
-}
-
 /// Checks a VPC block: a proper network address inside a private range, prefix /8 to /28.
 pub fn check_vpc_cidr(text: &str) -> Result<Cidr> {
     let allowed = "a private block such as 192.168.0.0/16: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, with a prefix from /8 to /28 and no host bits set";
@@ -97,7 +89,7 @@ pub async fn create(cloud: &Cloud, req: &CreateVpc) -> Result<CreatedVpc> {
         client_token::check(t)?;
     }
     if req.dry_run {
-        return Err(dry_run_passed());
+        return Err(Error::dry_run_passed());
     }
     let fingerprint = req.fingerprint();
     let token = req.client_token.as_deref();
@@ -161,7 +153,7 @@ pub async fn describe(cloud: &Cloud, q: &DescribeVpcs) -> Result<(i64, Vec<VpcVi
         ));
     }
     if q.dry_run {
-        return Err(dry_run_passed());
+        return Err(Error::dry_run_passed());
     }
     let filter = VpcFilter {
         vpc_ids: q.vpc_ids.clone(),
@@ -241,7 +233,7 @@ pub async fn delete(
         ));
     }
     if dry_run {
-        return Err(dry_run_passed());
+        return Err(Error::dry_run_passed());
     }
     store_tags::delete_all(&mut tx, "vpc", vpc_id).await?;
     store::delete(&mut tx, vpc_id).await?;

@@ -11,7 +11,6 @@ pub use hearth_store::vswitches::{VSwitch, VSwitchFilter};
 use crate::cidr::{self, Cidr};
 use crate::paging::Page;
 use crate::tags::Tag;
-use crate::vpc::dry_run_passed;
 use crate::{client_token, ids, names, vpc, Cloud, Error, Result};
 
 fn malformed(text: &str, why: impl std::fmt::Display) -> Error {
@@ -113,7 +112,7 @@ pub async fn create(cloud: &Cloud, req: &CreateVSwitch) -> Result<CreatedVSwitch
     if req.dry_run {
         // The overlap check is part of the dry run too.
         overlap_check(&mut tx, &req.vpc_id, &block).await?;
-        return Err(dry_run_passed());
+        return Err(Error::dry_run_passed());
     }
     if let Some(done) = client_token::replay(&mut tx, "CreateVSwitch", token, &fingerprint).await? {
         return Ok(done);
@@ -175,7 +174,7 @@ pub async fn describe(cloud: &Cloud, q: &DescribeVSwitches) -> Result<(i64, Vec<
         cloud.check_region(r)?;
     }
     if q.dry_run {
-        return Err(dry_run_passed());
+        return Err(Error::dry_run_passed());
     }
     let mut conn = cloud.store.pool().acquire().await?;
     let (total, page) = store::list(&mut conn, &q.filter, q.page.offset(), q.page.limit()).await?;
@@ -208,7 +207,7 @@ pub async fn attributes(
         .await?
         .ok_or_else(|| not_found(vswitch_id))?;
     if dry_run {
-        return Err(dry_run_passed());
+        return Err(Error::dry_run_passed());
     }
     let tags = store_tags::list(&mut conn, "vswitch", vswitch_id).await?;
     Ok(VSwitchView { vswitch, tags })
@@ -231,7 +230,7 @@ pub async fn delete(
     // network interfaces) must be refused with `DependencyViolation` (403) naming them, inside
     // this same transaction. There is no instances table yet, so nothing can block a delete.
     if dry_run {
-        return Err(dry_run_passed());
+        return Err(Error::dry_run_passed());
     }
     store_tags::delete_all(&mut tx, "vswitch", vswitch_id).await?;
     store::delete(&mut tx, vswitch_id).await?;

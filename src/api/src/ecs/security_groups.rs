@@ -128,10 +128,7 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
     };
     if p.boolean("DryRun")? == Some(true) {
         cloud.check_region(&filter.region_id)?;
-        return Err(Error::bad_request(
-            "DryRunOperation",
-            "Request validation has been passed with DryRun flag set.",
-        ));
+        return Err(Error::dry_run_passed());
     }
     let mut listing = sg::describe(
         cloud,

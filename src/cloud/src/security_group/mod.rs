@@ -7,10 +7,10 @@ pub mod rule;
 use hearth_store::security_groups::{
     self as store, GroupRecord, RuleCounts, RuleRecord, RuleWithPeer, TAG_RESOURCE_TYPE,
 };
-use hearth_store::{tokens, Conn};
+use hearth_store::Conn;
 
 use crate::tags::Tag;
-use crate::{ids, names, Cloud, Error, Result};
+use crate::{client_token, ids, names, Cloud, Error, Result};
 
 pub use hearth_store::security_groups::GroupFilter;
 pub use rule::{Direction, Ipv4Net, NicType, Peer, Policy, PortRange, Protocol, Rule, RuleInput};
@@ -68,20 +68,15 @@ fn not_found(id: &str) -> Error {
     )
 }
 
-/// Same token and same parameters: the first answer. Same token, other parameters: refused.
+/// ClientToken idempotency through the shared mechanism (`crate::client_token`).
 async fn replay(
     conn: &mut Conn,
     action: &str,
     token: &Option<Idempotency>,
 ) -> Result<Option<String>> {
-    let Some(t) = token else { return Ok(None) };
-    match tokens::find(conn, action, &t.token).await? {
+    match token {
+        Some(t) => client_token::replay(conn, action, Some(&t.token), &t.fingerprint).await,
         None => Ok(None),
-        Some(r) if r.fingerprint == t.fingerprint => Ok(Some(r.response)),
-        Some(_) => Err(Error::bad_request(
-            "IdempotentParameterMismatch",
-            format!("The ClientToken {:?} was already used with different parameters: use a new ClientToken for a different request.", t.token),
-        )),
     }
 }
 
@@ -89,20 +84,14 @@ async fn remember(
     conn: &mut Conn,
     action: &str,
     token: &Option<Idempotency>,
-    response: &str,
+    answer: &str,
 ) -> Result<()> {
-    if let Some(t) = token {
-        tokens::record(
-            conn,
-            action,
-            &t.token,
-            &t.fingerprint,
-            response,
-            &ids::now_utc(),
-        )
-        .await?;
+    match token {
+        Some(t) => {
+            client_token::remember(conn, action, Some(&t.token), &t.fingerprint, &answer).await
+        }
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Creates a group (no rules; instances inside a normal group reach each other) and returns its ID.
