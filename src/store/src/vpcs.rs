@@ -231,8 +231,9 @@ impl Where {
     /// using this filter's placeholders: pass a filter whose conditions are a prefix of the
     /// page's, so the placeholders mean the same values.
     pub(crate) fn sum_sql(&self, table: &str, column: &str) -> String {
+        // PostgreSQL sums BIGINTs as NUMERIC, which the Any driver cannot decode: cast back.
         format!(
-            "(SELECT COALESCE(SUM({column}), 0) FROM {table}{})",
+            "(SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) FROM {table}{})",
             self.sql()
         )
     }
