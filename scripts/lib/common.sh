@@ -69,7 +69,7 @@ HEARTH_REPO="$REPO_ROOT"
 export HEARTH_CACHE_DIR="$HEARTH_CACHE"
 
 need_cargo() {
-    command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs), 1.85 or newer"
+    command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs), 1.88 or newer"
 }
 
 # sdk_venv: a Python venv with tests/sdk/requirements.txt, cached by the file's hash. Prints its path.
