@@ -7,6 +7,7 @@
 
 mod backend;
 pub mod key_pairs;
+mod query;
 pub mod security_groups;
 pub mod tags;
 pub mod tokens;

@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::query::Where;
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -80,11 +81,6 @@ impl GroupFilter {
 pub struct RuleCounts {
     pub rules: i64,
     pub group_to_group: i64,
-}
-
-enum Bind {
-    Text(String),
-    Int(i64),
 }
 
 const GROUP_COLUMNS: &str = "id, region_id, name, description, vpc_id, group_type, resource_group_id, inner_access_policy, created_at, seq";
@@ -243,78 +239,44 @@ pub async fn groups_referencing(conn: &mut Conn, id: &str) -> crate::Result<Vec<
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
-fn where_clause(f: &GroupFilter) -> (String, Vec<Bind>) {
+/// The listing filter; the region is always the first placeholder (`$1`).
+fn filter(f: &GroupFilter) -> Where {
+    let mut w = Where::default();
     // With an ID list, the primary key finds the (at most 100) rows; SQLite would otherwise
     // walk the region index to avoid sorting them. `region_id || ''` (portable SQL) keeps the
     // condition but takes that index out of the planner's choice.
     let region = if f.ids.is_some() {
-        "region_id || '' = $1"
+        "region_id || ''"
     } else {
-        "region_id = $1"
+        "region_id"
     };
-    let mut conds = vec![region.to_string()];
-    let mut binds = vec![Bind::Text(f.region_id.clone())];
-    let text = |conds: &mut Vec<String>, binds: &mut Vec<Bind>, col: &str, v: &str| {
-        binds.push(Bind::Text(v.to_string()));
-        conds.push(format!("{col} = ${}", binds.len()));
-    };
+    w.eq(region, &f.region_id);
     if let Some(v) = &f.vpc_id {
-        text(&mut conds, &mut binds, "vpc_id", v);
+        w.eq("vpc_id", v);
     }
     if let Some(v) = &f.name {
-        text(&mut conds, &mut binds, "name", v);
+        w.eq("name", v);
     }
     if let Some(v) = &f.group_type {
-        text(&mut conds, &mut binds, "group_type", v);
+        w.eq("group_type", v);
     }
     if let Some(v) = &f.resource_group_id {
-        text(&mut conds, &mut binds, "resource_group_id", v);
+        w.eq("resource_group_id", v);
     }
     match f.in_vpc {
-        Some(true) => conds.push("vpc_id <> ''".into()),
-        Some(false) => conds.push("vpc_id = ''".into()),
+        Some(true) => w.condition("vpc_id <> ''"),
+        Some(false) => w.condition("vpc_id = ''"),
         None => {}
     }
     if let Some(ids) = &f.ids {
-        if ids.is_empty() {
-            conds.push("1 = 0".into());
-        } else {
-            conds.push(format!(
-                "id IN ({})",
-                placeholders(binds.len() + 1, ids.len())
-            ));
-            binds.extend(ids.iter().cloned().map(Bind::Text));
-        }
+        w.any_of("id", ids);
     }
-    if !f.tags.is_empty() {
-        let (clause, tag_binds) =
-            crate::tags::filter_clause(TAG_RESOURCE_TYPE, "id", &f.tags, binds.len() + 1);
-        conds.push(clause);
-        binds.extend(tag_binds.into_iter().map(Bind::Text));
-    }
-    (conds.join(" AND "), binds)
-}
-
-fn bind_all<'q>(
-    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    binds: Vec<Bind>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    for b in binds {
-        q = match b {
-            Bind::Text(s) => q.bind(s),
-            Bind::Int(i) => q.bind(i),
-        };
-    }
-    q
+    w.tags(TAG_RESOURCE_TYPE, "id", &f.tags);
+    w
 }
 
 pub async fn count_groups(conn: &mut Conn, f: &GroupFilter) -> crate::Result<i64> {
-    let (clause, binds) = where_clause(f);
-    let sql = format!("SELECT COUNT(*) FROM security_groups WHERE {clause}");
-    let row = bind_all(sqlx::query(&sql), binds)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(row.get(0))
+    filter(f).count(conn, "security_groups").await
 }
 
 /// A group on a listing page: its `seq` (the NextToken cursor), the record, its rule counts and
@@ -334,35 +296,36 @@ pub async fn page_groups(
     limit: i64,
     offset: i64,
 ) -> crate::Result<(i64, Vec<PageRow>)> {
-    let (clause, mut binds) = where_clause(f);
-    let mut page_clause = clause.clone();
-    if let Some(seq) = after_seq {
-        binds.push(Bind::Int(seq));
-        page_clause.push_str(&format!(" AND seq > ${}", binds.len()));
-    }
-    binds.push(Bind::Int(limit));
-    binds.push(Bind::Int(offset));
-    binds.push(Bind::Text(TAG_RESOURCE_TYPE.to_string()));
-    // The same placeholders serve the total's subquery and the page (both backends allow a
-    // placeholder to appear twice); inside the subquery, unqualified columns are its own table's.
-    // A whole region's total is kept in security_group_counts; anything narrower is counted.
+    let mut w = filter(f);
+    // The total's subquery uses the filter's placeholders before the cursor is added (both
+    // backends allow a placeholder to appear twice); inside the subquery, unqualified columns
+    // are its own table's. A whole region's total is kept in security_group_counts; anything
+    // narrower is counted.
     let total = if f.is_region_only() {
         "COALESCE((SELECT n FROM security_group_counts WHERE region_id = $1), 0)".to_string()
     } else {
-        format!("(SELECT COUNT(*) FROM security_groups c WHERE {clause})")
+        w.count_sql("security_groups")
     };
-    let n = binds.len();
+    if let Some(seq) = after_seq {
+        w.gt_int("seq", seq);
+    }
+    let n = w.next();
     let sql = format!(
         "SELECT p.*, t.tag_key, t.tag_value FROM (\
            SELECT {GROUP_COLUMNS}, {total} AS total, \
            (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id) AS rules, \
            (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id AND r.peer_group_id <> '') AS group_rules \
-           FROM security_groups WHERE {page_clause} ORDER BY seq LIMIT ${} OFFSET ${}) p \
-         LEFT JOIN tags t ON t.resource_type = ${n} AND t.resource_id = p.id ORDER BY p.seq, t.tag_key",
-        n - 2,
-        n - 1
+           FROM security_groups WHERE {} ORDER BY seq LIMIT ${n} OFFSET ${}) p \
+         LEFT JOIN tags t ON t.resource_type = ${} AND t.resource_id = p.id ORDER BY p.seq, t.tag_key",
+        w.conditions(),
+        n + 1,
+        n + 2
     );
-    let rows = bind_all(sqlx::query(&sql), binds)
+    let rows = w
+        .bind(sqlx::query(&sql))
+        .bind(limit)
+        .bind(offset)
+        .bind(TAG_RESOURCE_TYPE)
         .fetch_all(&mut *conn)
         .await?;
     let Some(first) = rows.first() else {

@@ -4,8 +4,8 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::query::{next_seq, total_from_page, Where};
 use crate::tags::Tag;
-use crate::vpcs::{next_seq, total_from_page, Where};
 use crate::Conn;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

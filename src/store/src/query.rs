@@ -1,0 +1,218 @@
+//! Shared pieces of the listing queries: a WHERE-clause builder with `$n` placeholders numbered
+//! in order (portable between SQLite and PostgreSQL), page-with-tags queries, totals, and the
+//! `seq` ordering column.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::tags::Tag;
+use crate::Conn;
+
+/// The next value of a table's `seq` ordering column. Only call inside a write transaction,
+/// which serializes writers so two inserts cannot get the same value.
+pub(crate) async fn next_seq(conn: &mut Conn, table: &str) -> crate::Result<i64> {
+    let row = sqlx::query(&format!("SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}"))
+        .fetch_one(&mut *conn)
+        .await?;
+    row.try_get::<i64, _>(0)
+}
+
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A WHERE clause under construction, with `$n` placeholders numbered in order.
+#[derive(Default)]
+pub(crate) struct Where {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Where {
+    /// The number the next placeholder gets.
+    pub(crate) fn next(&self) -> usize {
+        self.binds.len() + 1
+    }
+
+    pub(crate) fn eq(&mut self, column: &str, value: &str) {
+        self.clauses.push(format!("{column} = ${}", self.next()));
+        self.binds.push(Bind::Text(value.to_string()));
+    }
+
+    /// A condition that binds nothing, such as `vpc_id <> ''`.
+    pub(crate) fn condition(&mut self, sql: &str) {
+        self.clauses.push(sql.to_string());
+    }
+
+    pub(crate) fn gt_int(&mut self, column: &str, value: i64) {
+        self.clauses.push(format!("{column} > ${}", self.next()));
+        self.binds.push(Bind::Int(value));
+    }
+
+    pub(crate) fn eq_int(&mut self, column: &str, value: i64) {
+        self.clauses.push(format!("{column} = ${}", self.next()));
+        self.binds.push(Bind::Int(value));
+    }
+
+    /// `column IN (...)`; an empty list matches nothing.
+    pub(crate) fn any_of(&mut self, column: &str, values: &[String]) {
+        if values.is_empty() {
+            self.clauses.push("1 = 0".into());
+            return;
+        }
+        let first = self.next();
+        let marks: Vec<String> = (first..first + values.len())
+            .map(|n| format!("${n}"))
+            .collect();
+        self.clauses
+            .push(format!("{column} IN ({})", marks.join(", ")));
+        self.binds
+            .extend(values.iter().map(|v| Bind::Text(v.clone())));
+    }
+
+    pub(crate) fn tags(&mut self, resource_type: &str, id_column: &str, tags: &[Tag]) {
+        if tags.is_empty() {
+            return;
+        }
+        let (clause, binds) =
+            crate::tags::filter_clause(resource_type, id_column, tags, self.next());
+        self.clauses.push(clause);
+        self.binds.extend(binds.into_iter().map(Bind::Text));
+    }
+
+    /// The conditions joined with AND, without the WHERE keyword (`1 = 1` when there are none).
+    pub(crate) fn conditions(&self) -> String {
+        if self.clauses.is_empty() {
+            "1 = 1".into()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+
+    /// ` WHERE …`, or nothing when there are no conditions.
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conditions())
+        }
+    }
+
+    /// Binds this filter's values, in placeholder order.
+    pub(crate) fn bind<'q>(
+        &'q self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for b in &self.binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.as_str()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+
+    /// How many rows match.
+    pub(crate) async fn count(&self, conn: &mut Conn, table: &str) -> crate::Result<i64> {
+        let sql = format!("SELECT {}", self.count_sql(table));
+        self.bind(sqlx::query(&sql))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get(0)
+    }
+
+    /// A scalar subquery counting the matching rows of `table`, using this filter's placeholders.
+    pub(crate) fn count_sql(&self, table: &str) -> String {
+        format!("(SELECT COUNT(*) FROM {table}{})", self.sql())
+    }
+
+    /// A scalar subquery summing `column` over the matching rows of `table` (0 when none match),
+    /// using this filter's placeholders: pass a filter whose conditions are a prefix of the
+    /// page's, so the placeholders mean the same values.
+    pub(crate) fn sum_sql(&self, table: &str, column: &str) -> String {
+        // PostgreSQL sums BIGINTs as NUMERIC, which the Any driver cannot decode: cast back.
+        format!(
+            "(SELECT CAST(COALESCE(SUM({column}), 0) AS BIGINT) FROM {table}{})",
+            self.sql()
+        )
+    }
+
+    /// One page of matching rows ordered by `seq` (indexed, never all rows).
+    pub(crate) async fn rows(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+        columns: &str,
+        offset: i64,
+        limit: i64,
+    ) -> crate::Result<Vec<AnyRow>> {
+        let n = self.next();
+        let sql = format!(
+            "SELECT {columns} FROM {table}{} ORDER BY seq LIMIT ${n} OFFSET ${}",
+            self.sql(),
+            n + 1
+        );
+        self.bind(sqlx::query(&sql))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&mut *conn)
+            .await
+    }
+}
+
+impl Where {
+    /// One page of matching rows ordered by `seq` (the rows are resources of `resource_type`
+    /// identified by `id_column`), each row followed by one of the resource's tags and the
+    /// `total` expression (`columns`, then `seq`, then tag key and value, NULL when it has none,
+    /// then the total): the page, its tags and the total in one query, because each query is a
+    /// round trip to the database's worker thread and those hand-offs dominate a listing's cost.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn rows_with_tags(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+        columns: &str,
+        (resource_type, id_column): (&str, &str),
+        total: &str,
+        offset: i64,
+        limit: i64,
+    ) -> crate::Result<Vec<AnyRow>> {
+        let n = self.next();
+        let sql = format!(
+            "SELECT p.*, t.tag_key, t.tag_value, {total} FROM (SELECT {columns}, seq FROM {table}{} ORDER BY seq LIMIT ${n} OFFSET ${}) p \
+             LEFT JOIN tags t ON t.resource_type = ${} AND t.resource_id = p.{id_column} ORDER BY p.seq, t.tag_key",
+            self.sql(),
+            n + 1,
+            n + 2
+        );
+        self.bind(sqlx::query(&sql))
+            .bind(limit)
+            .bind(offset)
+            .bind(resource_type)
+            .fetch_all(&mut *conn)
+            .await
+    }
+}
+
+/// The total a page implies without counting: a short page that is not past the end tells
+/// exactly how many rows match.
+pub(crate) fn total_from_page(offset: i64, limit: i64, len: usize) -> Option<i64> {
+    let len = len as i64;
+    (len < limit && (len > 0 || offset == 0)).then_some(offset + len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::total_from_page;
+
+    #[test]
+    fn short_pages_tell_the_total() {
+        assert_eq!(total_from_page(0, 10, 0), Some(0));
+        assert_eq!(total_from_page(0, 10, 3), Some(3));
+        assert_eq!(total_from_page(20, 10, 5), Some(25));
+        // A full page, or an empty page past the end, says nothing about the total.
+        assert_eq!(total_from_page(0, 10, 10), None);
+        assert_eq!(total_from_page(30, 10, 0), None);
+    }
+}
