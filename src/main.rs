@@ -2,6 +2,7 @@
 
 mod allocator;
 mod cli;
+mod node;
 
 use std::process::ExitCode;
 

@@ -71,7 +71,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::connect(&url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&url)))?;
-    let cloud = Cloud::new(store.clone(), config, args.data_dir.clone());
+    let node = Arc::new(crate::node::Node::new());
+    let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node);
     let state = ApiState {
         cloud,
         auth: Arc::new(Authenticator::new(KeyRing::new([key]))),

@@ -6,6 +6,7 @@ pub mod cidr;
 pub mod client_token;
 pub mod config;
 mod error;
+pub mod host;
 pub mod ids;
 pub mod images;
 pub mod key_pairs;
@@ -29,14 +30,22 @@ pub struct Cloud {
     pub store: Store,
     pub config: Arc<config::Config>,
     pub data_dir: PathBuf,
+    /// The machine side: networks and instance processes.
+    pub host: Arc<dyn host::Host>,
 }
 
 impl Cloud {
-    pub fn new(store: Store, config: config::Config, data_dir: PathBuf) -> Cloud {
+    pub fn new(
+        store: Store,
+        config: config::Config,
+        data_dir: PathBuf,
+        host: Arc<dyn host::Host>,
+    ) -> Cloud {
         Cloud {
             store,
             config: Arc::new(config),
             data_dir,
+            host,
         }
     }
 
