@@ -2,7 +2,7 @@
 //!
 //! | code | meaning |
 //! |------|---------|
-//! | 0    | the guest shut down: it reset after a graceful `shutdown` request, or it powered off (`poweroff`/`halt`: the kernel says so on the console, and with no ACPI it ends in a reset) |
+//! | 0    | the guest shut down: it reset after a graceful `shutdown` request, or it powered off (`poweroff`/`halt`: every vCPU halted with interrupts off, see vcpu/halt.rs) |
 //! | 1    | the VMM could not build or run the VM (bad config, KVM error); the guest may never have started |
 //! | 3    | the guest rebooted on its own (`reboot`) |
 //! | 4    | the guest crashed: kernel panic, triple fault, or KVM could not run it |
@@ -59,17 +59,14 @@ impl Exit {
 pub struct ResetContext {
     /// We sent Ctrl-Alt-Del for a graceful shutdown.
     pub shutdown_requested: bool,
-    /// The kernel said it powered off or halted (then panics when init exits, then resets).
-    pub powered_off: bool,
     pub panicked: bool,
 }
 
-/// What a guest-initiated reset means depends on what led to it: our Ctrl-Alt-Del or the guest's
-/// own poweroff (shutdown), a kernel panic with panic=N (crash), or the guest's own reboot.
+/// What a guest-initiated reset means depends on what led to it: our Ctrl-Alt-Del (shutdown), a
+/// kernel panic with panic=N (crash), or the guest's own reboot. (A guest's own poweroff is not a
+/// reset: see vcpu/halt.rs.)
 pub fn classify_reset(ctx: ResetContext, how: &str) -> Exit {
-    if ctx.powered_off {
-        Exit::new(ExitKind::Shutdown, format!("guest powered off ({how})"))
-    } else if ctx.panicked {
+    if ctx.panicked {
         Exit::new(
             ExitKind::Crash,
             format!("guest kernel panicked, then {how}"),
@@ -90,28 +87,13 @@ mod tests {
 
     #[test]
     fn reset_meanings() {
-        let ctx = |shutdown_requested, powered_off, panicked| ResetContext {
+        let ctx = |shutdown_requested, panicked| ResetContext {
             shutdown_requested,
-            powered_off,
             panicked,
         };
-        assert_eq!(
-            classify_reset(ctx(true, false, false), "x").kind,
-            ExitKind::Shutdown
-        );
-        assert_eq!(
-            classify_reset(ctx(false, false, false), "x").kind,
-            ExitKind::Reboot
-        );
-        assert_eq!(
-            classify_reset(ctx(true, false, true), "x").kind,
-            ExitKind::Crash
-        );
-        // poweroff without ACPI: "Power down", init exits, "Kernel panic", reset.
-        assert_eq!(
-            classify_reset(ctx(false, true, true), "x").kind,
-            ExitKind::Shutdown
-        );
+        assert_eq!(classify_reset(ctx(true, false), "x").kind, ExitKind::Shutdown);
+        assert_eq!(classify_reset(ctx(false, false), "x").kind, ExitKind::Reboot);
+        assert_eq!(classify_reset(ctx(true, true), "x").kind, ExitKind::Crash);
         assert_eq!(
             [
                 ExitKind::Shutdown,

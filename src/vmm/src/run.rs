@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use crate::builder::Vmm;
 use crate::control::{self, Command};
 use crate::exit::{classify_reset, Exit, ExitKind};
 use crate::state::VmState;
+use crate::vcpu::halt::HaltProbe;
 use crate::vcpu::runner::{self, VcpuRunner};
 
 const TOKEN_EXIT: u64 = 1;
@@ -26,9 +28,14 @@ const TOKEN_RESET: u64 = 2;
 const TOKEN_CONTROL: u64 = 3;
 const TOKEN_STDIN: u64 = 4;
 const TOKEN_TERMINATE: u64 = 5;
+const TOKEN_POWER_OFF: u64 = 6;
 const TOKEN_CONNECTION_BASE: u64 = 3 << 16;
 const MAX_CONTROL_LINE: usize = 4096;
 const PAUSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// After the kernel says it powers down, how often and for how long to look for halted vCPUs
+/// (the other CPUs are stopped by IPI or NMI, which takes the guest a moment).
+const HALT_PROBE_EVERY: Duration = Duration::from_millis(20);
+const HALT_PROBE_FOR: Duration = Duration::from_secs(10);
 /// Ctrl-]
 const DETACH_KEY: u8 = 0x1d;
 
@@ -96,6 +103,11 @@ impl Vmm {
         };
         add(self.shared.exit_evt.as_raw_fd(), TOKEN_EXIT, EventSet::IN)?;
         add(self.reset_evt.as_raw_fd(), TOKEN_RESET, EventSet::IN)?;
+        add(
+            self.shared.guest_said.power_off_evt.as_raw_fd(),
+            TOKEN_POWER_OFF,
+            EventSet::IN,
+        )?;
         if let Some((listener, _)) = &self.control {
             add(listener.as_raw_fd(), TOKEN_CONTROL, EventSet::IN)?;
         }
@@ -128,14 +140,41 @@ impl Vmm {
             workers.push(crate::worker::start(slot, &self.shared.exit_evt)?);
         }
 
-        let threads = self.start_vcpus()?;
+        let halt_probe = Arc::new(HaltProbe::new(self.vcpus.len()));
+        let threads = self.start_vcpus(&halt_probe)?;
+        // Some(deadline) while looking for a powered-off guest.
+        let mut probing: Option<(Instant, u64)> = None;
         self.shared.set_state(VmState::Running);
 
         let mut connections: HashMap<u64, Connection> = HashMap::new();
         let mut next_connection = TOKEN_CONNECTION_BASE;
         let mut events = vec![EpollEvent::default(); 32];
         while !self.shared.ending() {
-            let n = match epoll.wait(-1, &mut events) {
+            if let Some((deadline, round)) = probing {
+                if halt_probe.all_halted(round) {
+                    self.shared.end(Exit::new(
+                        ExitKind::Shutdown,
+                        "guest powered off (every vCPU halted with interrupts off)",
+                    ));
+                    break;
+                }
+                if Instant::now() > deadline {
+                    // Not a real power-off (or the guest is stuck on the way): keep running.
+                    eprintln!("hearth vmm: the guest said it powered down, but its vCPUs still run");
+                    probing = None;
+                } else {
+                    let round = halt_probe.start_round();
+                    for t in &threads {
+                        let _ = t.kill(runner::kick_signal());
+                    }
+                    probing = Some((deadline, round));
+                }
+            }
+            let timeout = match probing {
+                Some(_) => HALT_PROBE_EVERY.as_millis() as i32,
+                None => -1,
+            };
+            let n = match epoll.wait(timeout, &mut events) {
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(format!("epoll: {e}")),
@@ -175,6 +214,10 @@ impl Vmm {
                                 }
                             }
                         }
+                    }
+                    TOKEN_POWER_OFF => {
+                        let _ = self.shared.guest_said.power_off_evt.read();
+                        probing = Some((Instant::now() + HALT_PROBE_FOR, 0));
                     }
                     TOKEN_STDIN => self.forward_stdin(),
                     TOKEN_TERMINATE => {
@@ -234,7 +277,7 @@ impl Vmm {
         Ok(())
     }
 
-    fn start_vcpus(&mut self) -> Result<Vec<JoinHandle<()>>, String> {
+    fn start_vcpus(&mut self, halt_probe: &Arc<HaltProbe>) -> Result<Vec<JoinHandle<()>>, String> {
         let mut threads = Vec::new();
         for (i, fd) in std::mem::take(&mut self.vcpus).into_iter().enumerate() {
             let runner = VcpuRunner {
@@ -243,6 +286,7 @@ impl Vmm {
                 pio: self.pio.clone(),
                 mmio: self.mmio.clone(),
                 shared: self.shared.clone(),
+                halt_probe: halt_probe.clone(),
                 report_first_run: self.report_first_run && i == 0,
             };
             let handle = std::thread::Builder::new()

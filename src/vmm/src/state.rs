@@ -40,7 +40,7 @@ impl Shared {
             resumed: Condvar::new(),
             paused_vcpus: AtomicUsize::new(0),
             shutdown_requested: AtomicBool::new(false),
-            guest_said: Arc::default(),
+            guest_said: Arc::new(crate::devices::serial::GuestSaid::new()?),
         }))
     }
 
@@ -67,7 +67,6 @@ impl Shared {
     pub fn reset_context(&self) -> crate::exit::ResetContext {
         crate::exit::ResetContext {
             shutdown_requested: self.shutdown_requested.load(Ordering::SeqCst),
-            powered_off: self.guest_said.powered_off.load(Ordering::SeqCst),
             panicked: self.guest_said.panicked.load(Ordering::SeqCst),
         }
     }

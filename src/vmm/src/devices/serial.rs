@@ -6,19 +6,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use vm_superio::serial::NoEvents;
+use vmm_sys_util::eventfd::EventFd;
 use vm_superio::Serial;
 
 use super::bus::BusDevice;
 use super::IrqLine;
 
-/// What the kernel said on the console that changes what its next reset means.
-#[derive(Default)]
+/// What the kernel said on the console that changes what happens next.
 pub struct GuestSaid {
     /// "Kernel panic - not syncing": the reset `panic=1` causes next is a crash.
     pub panicked: AtomicBool,
     /// "reboot: Power down" / "reboot: System halted": without ACPI the kernel cannot switch the
-    /// machine off; init exits, the kernel panics and `panic=1` resets. That reset is a shutdown.
+    /// machine off, so it halts every CPU with interrupts off. Anyone on the console could print
+    /// these words, so they only make the VMM look: see vcpu/halt.rs.
     pub powered_off: AtomicBool,
+    /// Written once, when `powered_off` is first seen, to wake the event loop.
+    pub power_off_evt: EventFd,
+}
+
+impl GuestSaid {
+    pub fn new() -> std::io::Result<GuestSaid> {
+        Ok(GuestSaid {
+            panicked: AtomicBool::new(false),
+            powered_off: AtomicBool::new(false),
+            power_off_evt: EventFd::new(libc::EFD_NONBLOCK | libc::EFD_CLOEXEC)?,
+        })
+    }
 }
 
 const PANIC_BANNER: &[u8] = b"Kernel panic - not syncing";
@@ -51,8 +64,9 @@ impl ConsoleOutput {
         if seen(PANIC_BANNER) {
             self.said.panicked.store(true, Ordering::SeqCst);
         }
-        if seen(POWER_DOWN) || seen(HALTED) {
-            self.said.powered_off.store(true, Ordering::SeqCst);
+        if (seen(POWER_DOWN) || seen(HALTED)) && !self.said.powered_off.swap(true, Ordering::SeqCst)
+        {
+            let _ = self.said.power_off_evt.write(1);
         }
         let keep = LONGEST - 1;
         if self.tail.len() > keep {
@@ -120,7 +134,7 @@ mod tests {
     fn output_reaches_the_log_and_panics_are_seen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("console.log");
-        let said = Arc::new(GuestSaid::default());
+        let said = Arc::new(GuestSaid::new().unwrap());
         let out = ConsoleOutput::new(Some(File::create(&path).unwrap()), false, said.clone());
         let mut port = SerialPort::new(IrqLine::new().unwrap(), out);
         for b in b"hello\nKernel pan" {
@@ -132,6 +146,7 @@ mod tests {
         }
         assert!(said.panicked.load(Ordering::SeqCst));
         assert!(said.powered_off.load(Ordering::SeqCst));
+        assert_eq!(said.power_off_evt.read().unwrap(), 1);
         let log = std::fs::read_to_string(&path).unwrap();
         assert!(log.starts_with("hello\n"));
     }

@@ -2,6 +2,7 @@
 //! The thread that runs it and handles its exits is in runner.rs.
 
 pub mod cpuid;
+pub mod halt;
 pub mod lapic;
 pub mod msrs;
 pub mod regs;

@@ -12,6 +12,7 @@ use kvm_ioctls::{VcpuExit, VcpuFd};
 use crate::devices::bus::Bus;
 use crate::exit::{Exit, ExitKind};
 use crate::state::Shared;
+use crate::vcpu::halt::{self, HaltProbe};
 
 /// The signal used to kick a vCPU out of KVM_RUN (its handler does nothing; the interrupted
 /// ioctl returning EINTR is the point).
@@ -32,6 +33,7 @@ pub struct VcpuRunner {
     pub pio: Arc<Bus>,
     pub mmio: Arc<Bus>,
     pub shared: Arc<Shared>,
+    pub halt_probe: Arc<HaltProbe>,
     /// Print the wall-clock time of the first KVM_RUN (for scripts/bench-vmm).
     pub report_first_run: bool,
 }
@@ -39,6 +41,7 @@ pub struct VcpuRunner {
 impl VcpuRunner {
     pub fn run(mut self) {
         let mut first = true;
+        let mut answered = 0;
         loop {
             self.shared.wait_while_paused();
             if self.shared.ending() {
@@ -98,7 +101,14 @@ impl VcpuRunner {
                     ExitKind::Crash,
                     format!("vCPU {}: unexpected exit {other:?}", self.index),
                 )),
-                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => None,
+                Err(e) if e.errno() == libc::EINTR || e.errno() == libc::EAGAIN => {
+                    if let Some(round) = self.halt_probe.asked(answered) {
+                        let halted = halt::halted_for_good(&self.fd);
+                        self.halt_probe.answer(usize::from(self.index), round, halted);
+                        answered = round;
+                    }
+                    None
+                }
                 Err(e) => Some(Exit::new(
                     ExitKind::Error,
                     format!("KVM_RUN failed on vCPU {}: {e}", self.index),
