@@ -7,7 +7,6 @@ mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::artifacts::repo_root;
@@ -107,21 +106,6 @@ fn boot_with_seed(
 }
 
 fn make_seed(dir: &Path, hostname: &str) -> std::path::PathBuf {
-    let seed_dir = dir.join("seed");
-    fs::create_dir_all(&seed_dir).unwrap();
-    fs::write(
-        seed_dir.join("meta-data"),
-        format!("instance-id: i-{hostname}\nlocal-hostname: {hostname}\n"),
-    )
-    .unwrap();
-    fs::write(seed_dir.join("network-config"), NETWORK_CONFIG).unwrap();
-    fs::write(seed_dir.join("user-data"), USER_DATA).unwrap();
-    let img = dir.join("seed.img");
-    let status = Command::new(repo_root().join("scripts/make-seed"))
-        .arg(&seed_dir)
-        .arg(&img)
-        .status()
-        .unwrap();
-    assert!(status.success(), "scripts/make-seed failed");
-    img
+    let meta = format!("instance-id: i-{hostname}\nlocal-hostname: {hostname}\n");
+    common::seed::make_seed(dir, &meta, NETWORK_CONFIG, USER_DATA)
 }

@@ -4,6 +4,7 @@ mod credentials;
 mod kvm_check;
 mod serve;
 mod vmm;
+mod vmm_ctl;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Run one microVM in this process (exit code: 0 shut down, 3 rebooted, 4 crashed, 5 stopped).
     Vmm(vmm::VmmArgs),
+    /// Ask a running microVM for its status, or to shut down, stop, pause, resume; `wait` blocks
+    /// until it ends and exits with its code.
+    VmmCtl(vmm_ctl::VmmCtlArgs),
     /// Print the API access key pair (generating it on first use).
     Credentials {
         /// Where hearth keeps its state.
@@ -38,6 +42,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         Command::Serve(a) => serve::run(a),
         Command::Vmm(a) => vmm::run(a),
+        Command::VmmCtl(a) => vmm_ctl::run(a),
         Command::Credentials { data_dir } => {
             let (key, _) = credentials::load_or_create(&data_dir)?;
             println!("HEARTH_ACCESS_KEY_ID={}", key.id);

@@ -4,3 +4,4 @@
 
 pub mod artifacts;
 pub mod testhost;
+pub mod seed;

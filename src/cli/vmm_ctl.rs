@@ -1,0 +1,53 @@
+//! `hearth vmm-ctl --socket PATH COMMAND`: talks to a running `hearth vmm` through its control
+//! socket and prints the answer (one JSON line). `wait` blocks until the VM ends; the exit code
+//! is then the VM's own, so scripts can branch on how the guest ended.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+#[derive(Args)]
+pub struct VmmCtlArgs {
+    /// The VM's control socket (control_socket in its config).
+    #[arg(long)]
+    socket: PathBuf,
+    command: CtlCommand,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CtlCommand {
+    Status,
+    Shutdown,
+    Stop,
+    Pause,
+    Resume,
+    Wait,
+}
+
+pub fn run(args: VmmCtlArgs) -> anyhow::Result<()> {
+    let name = args
+        .command
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    let mut stream = UnixStream::connect(&args.socket)
+        .with_context(|| format!("cannot reach the VMM at {}", args.socket.display()))?;
+    writeln!(stream, "{{\"command\":\"{name}\"}}")?;
+    let mut line = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut line)
+        .context("the VMM closed the socket without answering")?;
+    print!("{line}");
+    let reply: serde_json::Value =
+        serde_json::from_str(line.trim()).context("the VMM's answer is not JSON")?;
+    if reply["ok"] != serde_json::Value::Bool(true) {
+        std::process::exit(1);
+    }
+    if let (CtlCommand::Wait, Some(code)) = (args.command, reply["exit_code"].as_i64()) {
+        std::process::exit(code as i32);
+    }
+    Ok(())
+}
