@@ -269,13 +269,15 @@ impl Vmm {
         pio.insert(u64::from(layout::I8042_DATA_PORT), 5, i8042.clone())
             .map_err(BuildError::Device)?;
 
+        let supported_cpuid = crate::vcpu::cpuid::supported(&kvm)
+            .map_err(kvm_err("reading KVM's supported CPUID".to_string()))?;
         let vcpus = (0..config.vcpus)
             .map(|i| {
                 let fd = vm
                     .create_vcpu(u64::from(i))
                     .map_err(kvm_err(format!("creating vCPU {i}")))?;
                 let boot = (i == 0).then_some((kernel.mode, kernel.entry.0));
-                crate::vcpu::configure(&kvm, &fd, i, config.vcpus, boot)?;
+                crate::vcpu::configure(&supported_cpuid, &fd, i, config.vcpus, boot)?;
                 Ok(fd)
             })
             .collect::<Result<Vec<_>, BuildError>>()?;

@@ -12,10 +12,11 @@ fn each_vcpu_reports_its_apic_id_and_the_topology() {
     };
     let vm = kvm.create_vm().unwrap();
     vm.create_irq_chip().unwrap();
+    let supported = hearth_vmm::vcpu::cpuid::supported(&kvm).unwrap();
     for i in 0..3u8 {
         let vcpu = vm.create_vcpu(u64::from(i)).unwrap();
         let boot = (i == 0).then_some((EntryMode::Linux64, 0x100_0000));
-        hearth_vmm::vcpu::configure(&kvm, &vcpu, i, 3, boot).unwrap();
+        hearth_vmm::vcpu::configure(&supported, &vcpu, i, 3, boot).unwrap();
         let cpuid = vcpu.get_cpuid2(KVM_MAX_CPUID_ENTRIES).unwrap();
         let leaf1 = cpuid.as_slice().iter().find(|e| e.function == 1).unwrap();
         assert_eq!(leaf1.ebx >> 24, u32::from(i), "initial APIC ID");

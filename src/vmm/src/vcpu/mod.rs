@@ -8,7 +8,8 @@ pub mod msrs;
 pub mod regs;
 pub mod runner;
 
-use kvm_ioctls::{Kvm, VcpuFd};
+use kvm_bindings::CpuId;
+use kvm_ioctls::VcpuFd;
 
 use crate::boot::EntryMode;
 
@@ -31,15 +32,14 @@ pub enum VcpuSetupError {
 /// Sets up one vCPU for the machine. Only the boot CPU gets registers pointing at the kernel; the
 /// others wait for the INIT/SIPI the kernel sends them through the local APIC.
 pub fn configure(
-    kvm: &Kvm,
+    supported_cpuid: &CpuId,
     vcpu: &VcpuFd,
     index: u8,
     vcpus: u8,
     boot: Option<(EntryMode, u64)>,
 ) -> Result<(), VcpuSetupError> {
     let kvm_err = |what| move |err| VcpuSetupError::Kvm { index, what, err };
-    let cpuid =
-        cpuid::for_vcpu(kvm, index, vcpus).map_err(kvm_err("reading KVM's supported CPUID"))?;
+    let cpuid = cpuid::for_vcpu(supported_cpuid, index, vcpus);
     vcpu.set_cpuid2(&cpuid).map_err(kvm_err("setting CPUID"))?;
     msrs::set_boot_msrs(vcpu, index)?;
     vcpu.set_fpu(&regs::boot_fpu())
