@@ -93,8 +93,16 @@ fn linux_boots_on_hearth_vmm_with_disks_network_and_lifecycle() {
     );
     assert_eq!(number("size_vda"), 192 * 2048, "root disk sectors");
     assert_eq!(number("size_vdb"), 80 * 2048, "data disk sectors");
-    assert_eq!(value("serial_vdb"), "data-disk-1", "the disk id is its serial");
-    assert_eq!(value("ping"), "ok", "the guest pings the TAP's host end:\n{log}");
+    assert_eq!(
+        value("serial_vdb"),
+        "data-disk-1",
+        "the disk id is its serial"
+    );
+    assert_eq!(
+        value("ping"),
+        "ok",
+        "the guest pings the TAP's host end:\n{log}"
+    );
 
     // On the host: the reboot reported by `wait`, the data on the file.
     assert!(log.contains("E2E-GUEST done"), "{log}");
@@ -104,7 +112,11 @@ fn linux_boots_on_hearth_vmm_with_disks_network_and_lifecycle() {
         "the control socket reports the guest's reboot: {wait}"
     );
     assert_eq!(number("boot1_exit"), 3, "exit code 3 after a reboot");
-    assert_eq!(host("data"), "hearth-e2e-data!", "data disk written through");
+    assert_eq!(
+        host("data"),
+        "hearth-e2e-data!",
+        "data disk written through"
+    );
 
     // Second boot: status, pause/resume, graceful shutdown through Ctrl-Alt-Del.
     assert!(host("status").contains("\"state\":\"running\""), "{log}");

@@ -3,5 +3,5 @@
 #![allow(dead_code)]
 
 pub mod artifacts;
-pub mod testhost;
 pub mod seed;
+pub mod testhost;

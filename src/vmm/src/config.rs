@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The smallest guest we agree to build: below this a Linux kernel cannot even decompress.
 pub const MIN_MEMORY_MIB: u64 = 16;
@@ -17,7 +17,7 @@ pub const SECTOR_SIZE: u64 = 512;
 /// virtio-blk's GET_ID reply is 20 bytes; a longer serial would be cut silently in the guest.
 pub const MAX_DISK_ID_LEN: usize = 20;
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct VmConfig {
     pub vcpus: u8,
@@ -43,7 +43,7 @@ pub struct VmConfig {
     pub control_socket: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct DiskConfig {
     /// A raw image file; its size is the disk's size, so it must be a whole number of sectors.
@@ -54,7 +54,7 @@ pub struct DiskConfig {
     pub id: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NicConfig {
     /// An existing TAP interface; we never create one, so nothing is left behind on failure.

@@ -91,8 +91,14 @@ mod tests {
             shutdown_requested,
             panicked,
         };
-        assert_eq!(classify_reset(ctx(true, false), "x").kind, ExitKind::Shutdown);
-        assert_eq!(classify_reset(ctx(false, false), "x").kind, ExitKind::Reboot);
+        assert_eq!(
+            classify_reset(ctx(true, false), "x").kind,
+            ExitKind::Shutdown
+        );
+        assert_eq!(
+            classify_reset(ctx(false, false), "x").kind,
+            ExitKind::Reboot
+        );
         assert_eq!(classify_reset(ctx(true, true), "x").kind, ExitKind::Crash);
         assert_eq!(
             [

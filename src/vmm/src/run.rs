@@ -160,7 +160,9 @@ impl Vmm {
                 }
                 if Instant::now() > deadline {
                     // Not a real power-off (or the guest is stuck on the way): keep running.
-                    eprintln!("hearth vmm: the guest said it powered down, but its vCPUs still run");
+                    eprintln!(
+                        "hearth vmm: the guest said it powered down, but its vCPUs still run"
+                    );
                     probing = None;
                 } else {
                     let round = halt_probe.start_round();

@@ -255,12 +255,37 @@ fn exit_codes_follow_what_the_kernel_said_before_resetting() {
     }
     // (what the kernel prints, then reset or halt with interrupts off, what the VMM concludes)
     for (said, then, kind, code) in [
-        ("[ 1.0] reboot: Power down\n", &HALT_FOREVER[..], ExitKind::Shutdown, 0),
-        ("[ 1.0] reboot: System halted\n", &HALT_FOREVER[..], ExitKind::Shutdown, 0),
+        (
+            "[ 1.0] reboot: Power down\n",
+            &HALT_FOREVER[..],
+            ExitKind::Shutdown,
+            0,
+        ),
+        (
+            "[ 1.0] reboot: System halted\n",
+            &HALT_FOREVER[..],
+            ExitKind::Shutdown,
+            0,
+        ),
         // The words alone do not power off: a reset after them is a reboot.
-        ("[ 1.0] reboot: Power down\n", &RESET_AND_HALT[..], ExitKind::Reboot, 3),
-        ("Kernel panic - not syncing: VFS\n", &RESET_AND_HALT[..], ExitKind::Crash, 4),
-        ("[ 1.0] reboot: Restarting system\n", &RESET_AND_HALT[..], ExitKind::Reboot, 3),
+        (
+            "[ 1.0] reboot: Power down\n",
+            &RESET_AND_HALT[..],
+            ExitKind::Reboot,
+            3,
+        ),
+        (
+            "Kernel panic - not syncing: VFS\n",
+            &RESET_AND_HALT[..],
+            ExitKind::Crash,
+            4,
+        ),
+        (
+            "[ 1.0] reboot: Restarting system\n",
+            &RESET_AND_HALT[..],
+            ExitKind::Reboot,
+            3,
+        ),
     ] {
         let mut payload = print(said);
         payload.extend_from_slice(then);

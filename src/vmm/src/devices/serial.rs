@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use vm_superio::serial::NoEvents;
-use vmm_sys_util::eventfd::EventFd;
 use vm_superio::Serial;
+use vmm_sys_util::eventfd::EventFd;
 
 use super::bus::BusDevice;
 use super::IrqLine;

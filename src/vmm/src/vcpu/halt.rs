@@ -82,7 +82,10 @@ mod tests {
         assert_eq!(probe.asked(r1), Some(r2));
         assert_eq!(probe.asked(r2), None);
         probe.answer(1, r2, true);
-        assert!(!probe.all_halted(r2), "vCPU 0's answer is from the last round");
+        assert!(
+            !probe.all_halted(r2),
+            "vCPU 0's answer is from the last round"
+        );
         probe.answer(0, r2, true);
         assert!(probe.all_halted(r2));
     }

@@ -1,5 +1,7 @@
 //! This machine as a hearth node: what `hearth serve` plugs into the cloud as its host.
 
+pub mod vmm_process;
+
 use std::sync::Arc;
 
 use hearth_cloud::host::{Host, HostFuture};

@@ -1,0 +1,83 @@
+//! One `hearth vmm` process per running instance. It is started in a session of its own, so it
+//! outlives `hearth serve` (a restart or a kill -9 of the control plane leaves guests running),
+//! and it is reached only through its control socket, so a restarted serve can adopt it.
+
+use std::fs::OpenOptions;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
+
+/// Starts `hearth vmm --config CONFIG` detached, its stdout and stderr appended to `log`.
+/// Returns its pid. A thread reaps it when it ends, so no zombie stays behind.
+pub fn spawn(config: &Path, log: &Path) -> io::Result<u32> {
+    let exe = std::env::current_exe()?;
+    let out = OpenOptions::new().create(true).append(true).open(log)?;
+    let mut cmd = Command::new(exe);
+    cmd.arg("vmm")
+        .arg("--config")
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    std::thread::Builder::new()
+        .name(format!("reap vmm {pid}"))
+        .spawn(move || {
+            let _ = child.wait();
+        })?;
+    Ok(pid)
+}
+
+/// Sends one control command and returns the VMM's answer.
+pub async fn request(socket: &Path, command: &str) -> io::Result<Value> {
+    let stream = UnixStream::connect(socket).await?;
+    exchange(stream, command).await
+}
+
+/// Blocks until the VMM ends and returns its final status (state "exited", reason, exit_code).
+pub async fn wait(socket: &Path) -> io::Result<Value> {
+    request(socket, "wait").await
+}
+
+async fn exchange(mut stream: UnixStream, command: &str) -> io::Result<Value> {
+    stream
+        .write_all(format!("{{\"command\":\"{command}\"}}\n").as_bytes())
+        .await?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).await?;
+    if line.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the VMM closed its control socket without answering",
+        ));
+    }
+    serde_json::from_str(line.trim()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Waits until the control socket answers `status`, or `timeout` passes.
+pub async fn wait_for_socket(socket: &Path, timeout: Duration) -> io::Result<Value> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        match request(socket, "status").await {
+            Ok(v) => return Ok(v),
+            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
