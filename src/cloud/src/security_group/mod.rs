@@ -263,7 +263,7 @@ pub async fn rules(cloud: &Cloud, id: &str) -> Result<Vec<(String, Rule)>> {
         .collect()
 }
 
-fn rule_from_record(r: &RuleRecord) -> Result<Rule> {
+pub fn rule_from_record(r: &RuleRecord) -> Result<Rule> {
     let bad = || Error::internal(format!("stored rule {} is unreadable", r.id));
     let opt_range = |s: &str| -> Result<Option<PortRange>> {
         if s.is_empty() {
