@@ -212,6 +212,12 @@ pub fn render(plan: &Plan) -> Result<String, String> {
         }
     }
     let _ = writeln!(w, "  set vpc_links {{ type ifname . ifname;{} }}", elements(&links));
+    let gateways: Vec<String> = plan
+        .vswitches
+        .iter()
+        .map(|v| format!("\"{}\" . {}", v.bridge, v.gateway()))
+        .collect();
+    let _ = writeln!(w, "  set gateways {{ type ifname . ipv4_addr;{} }}", elements(&gateways));
     let mut blocks: Vec<String> = plan
         .vswitches
         .iter()
@@ -298,7 +304,7 @@ pub fn render(plan: &Plan) -> Result<String, String> {
     iifname {br} ct state established,related accept
     iifname {br} ct state invalid drop
     iifname {br} iifname . ip saddr vmap @nic_out
-    iifname {br} icmp type echo-request accept
+    iifname {br} iifname . ip daddr @gateways icmp type echo-request accept
     iifname {br} ip daddr {METADATA_ADDRESS} tcp dport 80 accept
     iifname {br} drop
   }}
