@@ -246,3 +246,172 @@ fn security_group_egress() {
     assert!(go.tcp(s.ip, 7000), "other senders unaffected");
     assert!(!go.ping(c.ip), "ingress to the locked NIC: default deny");
 }
+
+#[test]
+fn masquerade_out_and_public_ip_in() {
+    if !root() {
+        return;
+    }
+    let host = Host::new();
+    let inet = host.internet(Some("203.0.113.0/28"));
+    let v = vswitch("vsw-a", "vpc-a", "10.1.0.0/24");
+    let web = group("sg-web", &[(Ingress, "tcp", "80/80", "0.0.0.0/0", "accept", 1)]);
+    let private = nic(1, &v, "10.1.0.10", &["sg-web"]);
+    let mut public = nic(2, &v, "10.1.0.11", &["sg-web"]);
+    public.public_ip = Some("203.0.113.5".parse().unwrap());
+    let (gp, gq) = (host.guest(&private, &v), host.guest(&public, &v));
+    let mut plan = Plan {
+        vswitches: vec![v.clone()],
+        nics: vec![private.clone(), public.clone()],
+        groups: vec![web],
+        ..Plan::default()
+    };
+    host.apply(&plan).unwrap();
+    let l = inet.listen_tcp(443);
+
+    // Out: a private instance appears as the host's uplink address.
+    assert!(gp.tcp(INTERNET, 443));
+    assert_eq!(
+        accept_from(&l).map(|a| a.ip().to_string()),
+        Some("192.0.2.1".into())
+    );
+    // An instance with a public IP appears as that address.
+    assert!(gq.tcp(INTERNET, 443));
+    assert_eq!(
+        accept_from(&l).map(|a| a.ip().to_string()),
+        Some("203.0.113.5".into())
+    );
+
+    // In: the public IP reaches the instance on the ports its group allows.
+    let l80 = gq.listen_tcp(80);
+    let _l81 = gq.listen_tcp(81);
+    let public_ip = public.public_ip.unwrap();
+    assert!(inet.tcp(public_ip, 80), "DNAT to the instance");
+    assert_eq!(
+        accept_from(&l80).map(|a| a.ip().to_string()),
+        Some("192.0.2.2".into()),
+        "the instance sees the client's real address"
+    );
+    assert!(!inet.tcp(public_ip, 81), "the security group still applies");
+    // Private addresses are not reachable from outside, even when routed to the host.
+    inet.ip(&["route", "add", "10.1.0.0/24", "via", "192.0.2.1"]);
+    let _lp = gp.listen_tcp(80);
+    assert!(!inet.tcp(private.ip, 80), "no DNAT, no entry");
+
+    // Masquerade off: private instances no longer get out (the internet cannot answer 10.x).
+    plan.nat.masquerade = false;
+    inet.ip(&["route", "del", "10.1.0.0/24"]);
+    host.apply(&plan).unwrap();
+    assert!(!gp.tcp(INTERNET, 443));
+    assert!(gq.tcp(INTERNET, 443), "public IPs still SNAT");
+}
+
+#[test]
+fn spoofed_addresses_are_dropped() {
+    if !root() {
+        return;
+    }
+    let host = Host::new();
+    let v = vswitch("vsw-a", "vpc-a", "10.1.0.0/24");
+    let open = group("sg-open", &[(Ingress, "all", "-1/-1", "0.0.0.0/0", "accept", 1)]);
+    let a = nic(1, &v, "10.1.0.10", &["sg-open"]);
+    let b = nic(2, &v, "10.1.0.11", &["sg-open"]);
+    let (ga, gb) = (host.guest(&a, &v), host.guest(&b, &v));
+    let plan = Plan {
+        vswitches: vec![v.clone()],
+        nics: vec![a.clone(), b.clone()],
+        groups: vec![open],
+        ..Plan::default()
+    };
+    host.apply(&plan).unwrap();
+    // UDP, with the gateway's MAC pinned in the guests: a spoofer needs neither replies nor
+    // ARP, so only the anti-spoofing rules stand in its way.
+    let gw_mac = host.mac_of(&v.bridge);
+    let pin = |g: &common::Ns| {
+        g.ip(&["neigh", "replace", "10.1.0.1", "lladdr", &gw_mac, "dev", "eth0", "nud", "permanent"])
+    };
+    pin(&ga);
+    let rx = gb.bind_udp(9999);
+    assert!(ga.udp(&rx, b.ip, 9999), "own address and MAC");
+
+    // Another source address: a free one, and b's own.
+    ga.ip(&["addr", "add", "10.1.0.99/32", "dev", "eth0"]);
+    assert!(!ga.udp_from("10.1.0.99".parse().unwrap(), &rx, b.ip, 9999), "spoofed source address");
+    // Another MAC with its own address.
+    ga.ip(&["link", "set", "eth0", "address", "00:16:3e:00:00:63"]);
+    assert!(!ga.udp(&rx, b.ip, 9999), "spoofed MAC");
+    ga.ip(&["link", "set", "eth0", "address", &hearth_net::plan::format_mac(&a.mac)]);
+    assert!(ga.udp(&rx, b.ip, 9999), "own MAC again");
+
+    // A port hearth does not know is dropped whatever it claims.
+    let stranger = nic(9, &v, "10.1.0.50", &["sg-open"]);
+    let gs = host.guest(&stranger, &v);
+    host.ns.ip(&["link", "set", &stranger.tap, "master", &v.bridge, "up"]);
+    pin(&gs);
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    assert!(!gs.udp(&rx, b.ip, 9999), "unknown port");
+    assert!(!gs.ping(b.ip));
+}
+
+#[test]
+fn a_refused_ruleset_leaves_the_previous_one() {
+    if !root() {
+        return;
+    }
+    let host = Host::new();
+    let v = vswitch("vsw-a", "vpc-a", "10.1.0.0/24");
+    let a = nic(1, &v, "10.1.0.10", &["sg-a"]);
+    let b = nic(2, &v, "10.1.0.11", &["sg-a"]);
+    let (ga, _gb) = (host.guest(&a, &v), host.guest(&b, &v));
+    let good = Plan {
+        vswitches: vec![v.clone()],
+        nics: vec![a.clone(), b.clone()],
+        groups: vec![group("sg-a", &[])],
+        ..Plan::default()
+    };
+    host.apply(&good).unwrap();
+    let before = host.ruleset();
+    assert!(before.contains("table inet hearth") && before.contains("table bridge hearth"));
+
+    // Refused before anything is touched: a 16-byte interface name.
+    let w = vswitch("vsw-new", "vpc-a", "10.1.1.0/24");
+    let mut bad = good.clone();
+    bad.vswitches.push(w.clone());
+    bad.nat.uplink = Some("x".repeat(16));
+    assert!(host.apply(&bad).is_err());
+    assert_eq!(host.ruleset(), before);
+    // Refused by the kernel inside nft's transaction, after the new VSwitch's bridge was made:
+    // two NICs claim one public IP. The bridge is removed again and the old rules stay.
+    let mut bad = good.clone();
+    bad.vswitches.push(w.clone());
+    for n in &mut bad.nics {
+        n.public_ip = Some("203.0.113.5".parse().unwrap());
+    }
+    let err = host.apply(&bad).unwrap_err();
+    assert!(err.contains("nft refused"), "{err}");
+    assert_eq!(host.ruleset(), before, "a failed transaction changes nothing");
+    assert!(
+        !host.ns.cmd("ip", &["link", "show", &w.bridge]).status.success(),
+        "no bridge left behind"
+    );
+    // A script that fails on its last line changes nothing either.
+    let script = hearth_net::nft::render(&Plan::default()).unwrap() + "\nbogus\n";
+    let refused = host
+        .rt
+        .block_on(host.net.run_inside(move || hearth_net::nft::apply_script(&script)))
+        .unwrap();
+    assert!(refused.is_err());
+    assert_eq!(host.ruleset(), before);
+    let err = host.apply(&duplicate_nic(&good)).unwrap_err();
+    assert!(err.contains("10.1.0.10"), "{err}");
+    assert_eq!(host.ruleset(), before);
+    assert!(ga.ping(b.ip), "the old rules still work");
+}
+
+fn duplicate_nic(good: &Plan) -> Plan {
+    let mut p = good.clone();
+    let mut twin = p.nics[0].clone();
+    twin.tap = hearth_net::names::tap_name("i-twin", 0);
+    p.nics.push(twin);
+    p
+}

@@ -133,12 +133,18 @@ impl Ns {
 
     /// Whether a UDP datagram from this namespace reaches `receiver` (a socket bound to `ip:port`).
     pub fn udp(&self, receiver: &UdpSocket, ip: Ipv4Addr, port: u16) -> bool {
+        self.udp_from(Ipv4Addr::UNSPECIFIED, receiver, ip, port)
+    }
+
+    /// Like [`Ns::udp`], sent from the local address `from` (which may be one the guest added
+    /// to impersonate another).
+    pub fn udp_from(&self, from: Ipv4Addr, receiver: &UdpSocket, ip: Ipv4Addr, port: u16) -> bool {
         let r = receiver.try_clone().expect("clone udp");
         r.set_read_timeout(Some(Duration::from_millis(800)))
             .expect("timeout");
         let token: [u8; 8] = rand_token();
         self.run(move || {
-            let s = UdpSocket::bind("0.0.0.0:0").expect("bind udp");
+            let s = UdpSocket::bind((from, 0)).expect("bind udp");
             s.send_to(&token, (ip, port)).expect("send");
         });
         let mut buf = [0u8; 64];
@@ -154,8 +160,9 @@ impl Ns {
 }
 
 fn rand_token() -> [u8; 8] {
-    let n = Instant::now().elapsed().as_nanos() as u64 ^ std::process::id() as u64;
-    n.to_le_bytes()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(1);
+    (N.fetch_add(1, Ordering::Relaxed) ^ (std::process::id() as u64) << 32).to_le_bytes()
 }
 
 /// The peer address of the next connection on `l`, waiting up to two seconds.
@@ -209,6 +216,13 @@ impl Host {
             }
         }
         Ok(())
+    }
+
+    /// The MAC of a link in the host namespace.
+    pub fn mac_of(&self, link: &str) -> String {
+        let out = self.ns.cmd("ip", &["-br", "link", "show", link]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split_whitespace().nth(2).expect("mac").to_string()
     }
 
     pub fn ruleset(&self) -> String {
