@@ -151,7 +151,14 @@ pub fn render(plan: &Plan) -> Result<String, String> {
         .collect();
 
     // NICs: (bridge, ip) must be unique; groups of the same list share a profile.
-    let mut profiles: BTreeMap<Vec<&str>, usize> = BTreeMap::new();
+    // Every group gets its own chains even before it has members, so what the API authorized
+    // is visible (and checked by nft) at once; NICs in exactly one group share them.
+    let mut profiles: BTreeMap<Vec<&str>, usize> = plan
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (vec![g.group_id.as_str()], i))
+        .collect();
     let mut seen = BTreeSet::new();
     let mut nic_rows = Vec::new(); // (bridge, nic, profile)
     let mut members: Vec<Vec<String>> = vec![Vec::new(); plan.groups.len()];
