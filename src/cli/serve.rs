@@ -79,7 +79,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let network = match args.host_network.as_str() {
         "off" => None,
         mode => {
-            let namespace = mode.parse::<hearth_net::Namespace>().map_err(anyhow::Error::msg)?;
+            let namespace = mode
+                .parse::<hearth_net::Namespace>()
+                .map_err(anyhow::Error::msg)?;
             Some(
                 hearth_net::Network::start(namespace)
                     .map_err(anyhow::Error::msg)

@@ -143,8 +143,7 @@ impl Config {
     /// Rules serde cannot express: every family has a name, generations and known sizes.
     fn check(&self) -> Result<(), String> {
         if let Some(pool) = &self.network.public_ip_pool {
-            crate::cidr::Cidr::parse(pool)
-                .map_err(|e| format!("network.public_ip_pool: {e}"))?;
+            crate::cidr::Cidr::parse(pool).map_err(|e| format!("network.public_ip_pool: {e}"))?;
         }
         if let Some(u) = &self.network.uplink {
             let ok = !u.is_empty()
@@ -223,9 +222,11 @@ mod tests {
         let c = load_text("[network]\nmasquerade = false\nuplink = \"eth0\"\npublic_ip_pool = \"203.0.113.0/28\"\n").unwrap();
         assert!(!c.network.masquerade);
         assert_eq!(c.network.uplink.as_deref(), Some("eth0"));
-        assert!(load_text("[network]\npublic_ip_pool = \"203.0.113.1/28\"\n")
-            .unwrap_err()
-            .contains("public_ip_pool"));
+        assert!(
+            load_text("[network]\npublic_ip_pool = \"203.0.113.1/28\"\n")
+                .unwrap_err()
+                .contains("public_ip_pool")
+        );
         assert!(load_text("[network]\nuplink = \"a b\"\n").is_err());
         assert!(load_text("[network]\nbogus = 1\n").is_err());
     }

@@ -39,7 +39,9 @@ impl Host for FakeHost {
 }
 
 async fn cloud(dir: &tempfile::TempDir, host: Arc<FakeHost>) -> Cloud {
-    let store = Store::connect(&Store::default_url(dir.path())).await.unwrap();
+    let store = Store::connect(&Store::default_url(dir.path()))
+        .await
+        .unwrap();
     Cloud::new(store, Config::default(), dir.path().into(), host)
 }
 
@@ -125,15 +127,29 @@ async fn the_host_sees_the_change_before_commit_and_can_refuse_it() {
     .await
     .unwrap();
     host.refuse.store(true, Ordering::SeqCst);
-    let err = security_group::authorize(&cloud, &region, &sg, Direction::Ingress, &[ssh_rule()], None)
-        .await
-        .unwrap_err();
+    let err = security_group::authorize(
+        &cloud,
+        &region,
+        &sg,
+        Direction::Ingress,
+        &[ssh_rule()],
+        None,
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code, "InternalError");
     assert!(security_group::rules(&cloud, &sg).await.unwrap().is_empty());
     host.refuse.store(false, Ordering::SeqCst);
-    security_group::authorize(&cloud, &region, &sg, Direction::Ingress, &[ssh_rule()], None)
-        .await
-        .unwrap();
+    security_group::authorize(
+        &cloud,
+        &region,
+        &sg,
+        Direction::Ingress,
+        &[ssh_rule()],
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(host.seen.lock().unwrap().last(), Some(&(1, 1)));
     host.refuse.store(true, Ordering::SeqCst);
     let err = security_group::revoke(&cloud, &region, &sg, Direction::Ingress, &[ssh_rule()], &[])
@@ -141,7 +157,9 @@ async fn the_host_sees_the_change_before_commit_and_can_refuse_it() {
         .unwrap_err();
     assert_eq!(err.code, "InternalError");
     assert_eq!(security_group::rules(&cloud, &sg).await.unwrap().len(), 1);
-    let err = security_group::delete(&cloud, &region, &sg).await.unwrap_err();
+    let err = security_group::delete(&cloud, &region, &sg)
+        .await
+        .unwrap_err();
     assert_eq!(err.code, "InternalError");
     host.refuse.store(false, Ordering::SeqCst);
     security_group::revoke(&cloud, &region, &sg, Direction::Ingress, &[ssh_rule()], &[])

@@ -93,7 +93,11 @@ pub async fn ensure_bridge(
         .get()
         .set_link_index_filter(link.index)
         .execute();
-    while let Some(m) = s.try_next().await.map_err(|e| err("listing addresses", e))? {
+    while let Some(m) = s
+        .try_next()
+        .await
+        .map_err(|e| err("listing addresses", e))?
+    {
         has |= m.header.prefix_len == prefix
             && m.attributes
                 .iter()

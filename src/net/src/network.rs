@@ -114,10 +114,8 @@ impl Network {
                     }
                     // SAFETY: gettid has no preconditions.
                     let tid = unsafe { libc::gettid() };
-                    let path = PathBuf::from(format!(
-                        "/proc/{}/task/{tid}/ns/net",
-                        std::process::id()
-                    ));
+                    let path =
+                        PathBuf::from(format!("/proc/{}/task/{tid}/ns/net", std::process::id()));
                     Ok((Worker { runtime, handle }, path))
                 })();
                 let mut worker = match setup {
@@ -215,7 +213,10 @@ impl Worker {
                 }
             }
             for nic in &plan.nics {
-                let Some(bridge) = plan.vswitches.iter().find(|v| v.vswitch_id == nic.vswitch_id)
+                let Some(bridge) = plan
+                    .vswitches
+                    .iter()
+                    .find(|v| v.vswitch_id == nic.vswitch_id)
                 else {
                     continue;
                 };

@@ -209,7 +209,11 @@ pub fn render(plan: &Plan) -> Result<String, String> {
     let _ = writeln!(w, "table inet {TABLE}\ndelete table inet {TABLE}");
     let _ = writeln!(w, "table inet {TABLE} {{");
     for (n, m) in members.iter().enumerate() {
-        let _ = writeln!(w, "  set g{n} {{ type ifname . ipv4_addr;{} }}", elements(m));
+        let _ = writeln!(
+            w,
+            "  set g{n} {{ type ifname . ipv4_addr;{} }}",
+            elements(m)
+        );
     }
     // VPC isolation: the (from, to) bridge pairs that may forward to each other.
     let mut links = Vec::new();
@@ -218,13 +222,21 @@ pub fn render(plan: &Plan) -> Result<String, String> {
             links.push(format!("\"{}\" . \"{}\"", a.bridge, b.bridge));
         }
     }
-    let _ = writeln!(w, "  set vpc_links {{ type ifname . ifname;{} }}", elements(&links));
+    let _ = writeln!(
+        w,
+        "  set vpc_links {{ type ifname . ifname;{} }}",
+        elements(&links)
+    );
     let gateways: Vec<String> = plan
         .vswitches
         .iter()
         .map(|v| format!("\"{}\" . {}", v.bridge, v.gateway()))
         .collect();
-    let _ = writeln!(w, "  set gateways {{ type ifname . ipv4_addr;{} }}", elements(&gateways));
+    let _ = writeln!(
+        w,
+        "  set gateways {{ type ifname . ipv4_addr;{} }}",
+        elements(&gateways)
+    );
     let mut blocks: Vec<String> = plan
         .vswitches
         .iter()
@@ -273,7 +285,11 @@ pub fn render(plan: &Plan) -> Result<String, String> {
             }
         }
         for g in groups.iter().filter(|g| g.inner_accept) {
-            let _ = writeln!(w, "    iifname . ip saddr @g{} accept", group_sets[g.group_id.as_str()]);
+            let _ = writeln!(
+                w,
+                "    iifname . ip saddr @g{} accept",
+                group_sets[g.group_id.as_str()]
+            );
         }
         let _ = writeln!(w, "    drop\n  }}");
         let _ = writeln!(w, "  chain out{p} {{");

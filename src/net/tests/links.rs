@@ -82,7 +82,9 @@ fn taps_are_created_attached_and_deleted() {
     };
     host.apply(&plan).unwrap();
     let tap = names::tap_name("i-tapped", 0);
-    host.rt.block_on(host.net.create_tap(&tap, &v.bridge)).unwrap();
+    host.rt
+        .block_on(host.net.create_tap(&tap, &v.bridge))
+        .unwrap();
     let detail = link_text(&host, &["ip", "-d", "link", "show", &tap]).unwrap();
     assert!(detail.contains("tun type tap"), "{detail}");
     assert!(detail.contains("vnet_hdr"), "{detail}");
@@ -93,12 +95,17 @@ fn taps_are_created_attached_and_deleted() {
     let t = tap.clone();
     let opened = host
         .rt
-        .block_on(host.net.run_inside(move || open_like_the_vmm(&t).map(|_| ())))
+        .block_on(
+            host.net
+                .run_inside(move || open_like_the_vmm(&t).map(|_| ())),
+        )
         .unwrap();
     opened.unwrap();
     assert!(link_text(&host, &["ip", "link", "show", &tap]).is_some());
     // Creating again is harmless.
-    host.rt.block_on(host.net.create_tap(&tap, &v.bridge)).unwrap();
+    host.rt
+        .block_on(host.net.create_tap(&tap, &v.bridge))
+        .unwrap();
 
     // A TAP on a bridge that was recreated is put back by the next apply.
     host.ns.ip(&["link", "del", &v.bridge]);
@@ -118,11 +125,17 @@ fn taps_are_created_attached_and_deleted() {
     host.rt.block_on(host.net.delete_tap(&tap)).unwrap();
     assert!(link_text(&host, &["ip", "link", "show", &tap]).is_none());
     host.rt.block_on(host.net.delete_tap(&tap)).unwrap();
-    assert!(link_text(&host, &["ip", "link", "show", &tap]).is_none(), "deleting twice is fine");
+    assert!(
+        link_text(&host, &["ip", "link", "show", &tap]).is_none(),
+        "deleting twice is fine"
+    );
     // No bridge, no TAP.
     let err = host
         .rt
-        .block_on(host.net.create_tap(&names::tap_name("i-x", 0), "hbrmissing"))
+        .block_on(
+            host.net
+                .create_tap(&names::tap_name("i-x", 0), "hbrmissing"),
+        )
         .unwrap_err();
     assert!(err.contains("hbrmissing"), "{err}");
 }

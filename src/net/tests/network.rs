@@ -50,7 +50,10 @@ fn vpcs_are_isolated_but_vswitches_of_one_vpc_route() {
         vswitch("vsw-a2", "vpc-a", "10.1.1.0/24"),
         vswitch("vsw-b", "vpc-b", "10.2.0.0/24"),
     );
-    let open = group("sg-open", &[(Ingress, "all", "-1/-1", "0.0.0.0/0", "accept", 1)]);
+    let open = group(
+        "sg-open",
+        &[(Ingress, "all", "-1/-1", "0.0.0.0/0", "accept", 1)],
+    );
     let n1 = nic(1, &a1, "10.1.0.10", &["sg-open"]);
     let n2 = nic(2, &a2, "10.1.1.10", &["sg-open"]);
     let n3 = nic(3, &b, "10.2.0.10", &["sg-open"]);
@@ -101,7 +104,11 @@ fn security_group_ports_and_protocols() {
         ..Plan::default()
     };
     host.apply(&plan).unwrap();
-    let (_a, _b, _c) = (gs.listen_tcp(8000), gs.listen_tcp(8010), gs.listen_tcp(8011));
+    let (_a, _b, _c) = (
+        gs.listen_tcp(8000),
+        gs.listen_tcp(8010),
+        gs.listen_tcp(8011),
+    );
     assert!(gc.tcp(s.ip, 8000), "tcp range start");
     assert!(gc.tcp(s.ip, 8010), "tcp range end");
     assert!(!gc.tcp(s.ip, 8011), "tcp past the range");
@@ -199,9 +206,15 @@ fn security_group_priorities_accept_and_drop() {
     };
     host.apply(&plan).unwrap();
     let _l: Vec<_> = [6000, 6001, 6002].map(|p| gs.listen_tcp(p)).into();
-    assert!(!g1.tcp(s.ip, 6000), "priority 1 drop before priority 2 accept");
+    assert!(
+        !g1.tcp(s.ip, 6000),
+        "priority 1 drop before priority 2 accept"
+    );
     assert!(g2.tcp(s.ip, 6000), "others fall through to the accept");
-    assert!(g1.tcp(s.ip, 6001), "priority 1 accept before priority 2 drop");
+    assert!(
+        g1.tcp(s.ip, 6001),
+        "priority 1 accept before priority 2 drop"
+    );
     assert!(!g2.tcp(s.ip, 6001));
     assert!(!g1.tcp(s.ip, 6002), "equal priority: drop wins");
     assert!(g2.tcp(s.ip, 6002));
@@ -214,7 +227,10 @@ fn security_group_egress() {
     }
     let host = Host::new();
     let v = vswitch("vsw-a", "vpc-a", "10.1.0.0/24");
-    let open = group("sg-open", &[(Ingress, "all", "-1/-1", "0.0.0.0/0", "accept", 1)]);
+    let open = group(
+        "sg-open",
+        &[(Ingress, "all", "-1/-1", "0.0.0.0/0", "accept", 1)],
+    );
     let locked = group(
         "sg-locked",
         &[
@@ -255,7 +271,10 @@ fn masquerade_out_and_public_ip_in() {
     let host = Host::new();
     let inet = host.internet(Some("203.0.113.0/28"));
     let v = vswitch("vsw-a", "vpc-a", "10.1.0.0/24");
-    let web = group("sg-web", &[(Ingress, "tcp", "80/80", "0.0.0.0/0", "accept", 1)]);
+    let web = group(
+        "sg-web",
+        &[(Ingress, "tcp", "80/80", "0.0.0.0/0", "accept", 1)],
+    );
     let private = nic(1, &v, "10.1.0.10", &["sg-web"]);
     let mut public = nic(2, &v, "10.1.0.11", &["sg-web"]);
     public.public_ip = Some("203.0.113.5".parse().unwrap());
@@ -313,7 +332,10 @@ fn spoofed_addresses_are_dropped() {
     }
     let host = Host::new();
     let v = vswitch("vsw-a", "vpc-a", "10.1.0.0/24");
-    let open = group("sg-open", &[(Ingress, "all", "-1/-1", "0.0.0.0/0", "accept", 1)]);
+    let open = group(
+        "sg-open",
+        &[(Ingress, "all", "-1/-1", "0.0.0.0/0", "accept", 1)],
+    );
     let a = nic(1, &v, "10.1.0.10", &["sg-open"]);
     let b = nic(2, &v, "10.1.0.11", &["sg-open"]);
     let (ga, gb) = (host.guest(&a, &v), host.guest(&b, &v));
@@ -328,7 +350,17 @@ fn spoofed_addresses_are_dropped() {
     // ARP, so only the anti-spoofing rules stand in its way.
     let gw_mac = host.mac_of(&v.bridge);
     let pin = |g: &common::Ns| {
-        g.ip(&["neigh", "replace", "10.1.0.1", "lladdr", &gw_mac, "dev", "eth0", "nud", "permanent"])
+        g.ip(&[
+            "neigh",
+            "replace",
+            "10.1.0.1",
+            "lladdr",
+            &gw_mac,
+            "dev",
+            "eth0",
+            "nud",
+            "permanent",
+        ])
     };
     pin(&ga);
     let rx = gb.bind_udp(9999);
@@ -336,17 +368,27 @@ fn spoofed_addresses_are_dropped() {
 
     // Another source address: a free one, and b's own.
     ga.ip(&["addr", "add", "10.1.0.99/32", "dev", "eth0"]);
-    assert!(!ga.udp_from("10.1.0.99".parse().unwrap(), &rx, b.ip, 9999), "spoofed source address");
+    assert!(
+        !ga.udp_from("10.1.0.99".parse().unwrap(), &rx, b.ip, 9999),
+        "spoofed source address"
+    );
     // Another MAC with its own address.
     ga.ip(&["link", "set", "eth0", "address", "00:16:3e:00:00:63"]);
     assert!(!ga.udp(&rx, b.ip, 9999), "spoofed MAC");
-    ga.ip(&["link", "set", "eth0", "address", &hearth_net::plan::format_mac(&a.mac)]);
+    ga.ip(&[
+        "link",
+        "set",
+        "eth0",
+        "address",
+        &hearth_net::plan::format_mac(&a.mac),
+    ]);
     assert!(ga.udp(&rx, b.ip, 9999), "own MAC again");
 
     // A port hearth does not know is dropped whatever it claims.
     let stranger = nic(9, &v, "10.1.0.50", &["sg-open"]);
     let gs = host.guest(&stranger, &v);
-    host.ns.ip(&["link", "set", &stranger.tap, "master", &v.bridge, "up"]);
+    host.ns
+        .ip(&["link", "set", &stranger.tap, "master", &v.bridge, "up"]);
     pin(&gs);
     std::thread::sleep(std::time::Duration::from_millis(1200));
     assert!(!gs.udp(&rx, b.ip, 9999), "unknown port");
@@ -389,16 +431,27 @@ fn a_refused_ruleset_leaves_the_previous_one() {
     }
     let err = host.apply(&bad).unwrap_err();
     assert!(err.contains("nft refused"), "{err}");
-    assert_eq!(host.ruleset(), before, "a failed transaction changes nothing");
+    assert_eq!(
+        host.ruleset(),
+        before,
+        "a failed transaction changes nothing"
+    );
     assert!(
-        !host.ns.cmd("ip", &["link", "show", &w.bridge]).status.success(),
+        !host
+            .ns
+            .cmd("ip", &["link", "show", &w.bridge])
+            .status
+            .success(),
         "no bridge left behind"
     );
     // A script that fails on its last line changes nothing either.
     let script = hearth_net::nft::render(&Plan::default()).unwrap() + "\nbogus\n";
     let refused = host
         .rt
-        .block_on(host.net.run_inside(move || hearth_net::nft::apply_script(&script)))
+        .block_on(
+            host.net
+                .run_inside(move || hearth_net::nft::apply_script(&script)),
+        )
         .unwrap();
     assert!(refused.is_err());
     assert_eq!(host.ruleset(), before);

@@ -264,5 +264,8 @@ pub async fn all_for_network(conn: &mut Conn) -> crate::Result<Vec<(String, Stri
     let rows = sqlx::query("SELECT vswitch_id, vpc_id, cidr_block FROM vswitches ORDER BY seq")
         .fetch_all(&mut *conn)
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
 }

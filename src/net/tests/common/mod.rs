@@ -235,7 +235,16 @@ impl Host {
     pub fn guest(&self, nic: &NicPlan, vswitch: &VSwitchPlan) -> Ns {
         let g = Ns::new();
         self.ns.ip(&[
-            "link", "add", &nic.tap, "type", "veth", "peer", "name", "eth0", "netns", &g.path(),
+            "link",
+            "add",
+            &nic.tap,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &g.path(),
         ]);
         let mac = hearth_net::plan::format_mac(&nic.mac);
         g.ip(&["link", "set", "eth0", "address", &mac]);
@@ -262,10 +271,19 @@ impl Host {
     pub fn internet(&self, public_pool: Option<&str>) -> Ns {
         let inet = Ns::new();
         self.ns.ip(&[
-            "link", "add", "uplink0", "type", "veth", "peer", "name", "eth0", "netns",
+            "link",
+            "add",
+            "uplink0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
             &inet.path(),
         ]);
-        self.ns.ip(&["addr", "add", "192.0.2.1/24", "dev", "uplink0"]);
+        self.ns
+            .ip(&["addr", "add", "192.0.2.1/24", "dev", "uplink0"]);
         self.ns.ip(&["link", "set", "uplink0", "up"]);
         inet.ip(&["addr", "add", "192.0.2.2/24", "dev", "eth0"]);
         inet.ip(&["link", "set", "eth0", "up"]);
