@@ -5,7 +5,7 @@ use std::sync::Arc;
 use hearth_cloud::config::Network as NetworkConfig;
 use hearth_cloud::host::{Host, HostFuture};
 use hearth_cloud::{Error, Store};
-use hearth_net::Network;
+use hearth_net::{MetadataTable, Network};
 use tokio::sync::Notify;
 
 pub struct Node {
@@ -13,6 +13,8 @@ pub struct Node {
     pub instances_changed: Arc<Notify>,
     /// Bridges, TAPs and the firewall; `None` with `--host-network off`.
     pub network: Option<Network>,
+    /// What the metadata service answers each instance; refreshed with every network sync.
+    pub metadata: MetadataTable,
     store: Store,
     network_config: NetworkConfig,
 }
@@ -22,8 +24,20 @@ impl Node {
         Node {
             instances_changed: Arc::new(Notify::new()),
             network,
+            metadata: MetadataTable::default(),
             store,
             network_config,
+        }
+    }
+
+    /// Starts the metadata service (100.100.100.200:80 from every bridge). A host where the
+    /// address cannot be served keeps working without it.
+    pub async fn serve_metadata(&self) {
+        if let Some(network) = &self.network {
+            match network.serve_metadata(self.metadata.clone()).await {
+                Ok(_) => tracing::info!("metadata service on 100.100.100.200:80"),
+                Err(e) => tracing::warn!(error = %e, "no metadata service"),
+            }
         }
     }
 
@@ -36,10 +50,15 @@ impl Node {
         let plan = hearth_net::desired::read(conn, &self.network_config)
             .await
             .map_err(Error::internal)?;
+        let metadata = hearth_net::desired::instance_metadata(conn)
+            .await
+            .map_err(Error::internal)?;
         network.apply(plan).await.map_err(|e| {
             tracing::error!(error = %e, "applying the host network failed; the previous state stays");
             Error::internal(format!("the host network could not be updated: {e}"))
-        })
+        })?;
+        self.metadata.replace_all(metadata);
+        Ok(())
     }
 }
 

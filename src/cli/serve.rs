@@ -100,6 +100,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("cannot set up the host network")?;
+    node.serve_metadata().await;
     let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node);
     let state = ApiState {
         cloud,

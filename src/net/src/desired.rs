@@ -53,3 +53,22 @@ pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan, Strin
 pub async fn instance_nics(_conn: &mut Conn) -> Result<Vec<NicPlan>, String> {
     Ok(Vec::new())
 }
+
+/// HOOK(instances): what the metadata service answers each instance NIC, keyed by its bridge
+/// ([`crate::names::bridge_name`] of its VSwitch) and private IP: the items of
+/// wire-protocols.md (instance-id, hostname, instance/instance-type, image-id, mac, private-ipv4,
+/// region-id, zone-id, vpc-id, vswitch-id, vswitch-cidr-block, public-keys/…,
+/// network/interfaces/macs/<mac>/…), user data and the ModifyInstanceMetadataOptions settings.
+/// No instances yet, so none.
+pub async fn instance_metadata(
+    _conn: &mut Conn,
+) -> Result<
+    Vec<(
+        String,
+        std::net::Ipv4Addr,
+        crate::metadata::InstanceMetadata,
+    )>,
+    String,
+> {
+    Ok(Vec::new())
+}

@@ -13,12 +13,14 @@
 
 pub mod desired;
 pub mod link;
+pub mod metadata;
 pub mod names;
 mod network;
 pub mod nft;
 pub mod plan;
 pub mod tap;
 
+pub use metadata::{InstanceMetadata, MetadataTable};
 pub use network::{Namespace, Network};
 pub use plan::{GroupPlan, NatPlan, NicPlan, Plan, VSwitchPlan};
 

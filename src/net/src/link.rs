@@ -87,7 +87,7 @@ pub async fn ensure_bridge(
             (l, true)
         }
     };
-    let mut has = false;
+    let mut present = Vec::new();
     let mut s = h
         .address()
         .get()
@@ -98,17 +98,22 @@ pub async fn ensure_bridge(
         .await
         .map_err(|e| err("listing addresses", e))?
     {
-        has |= m.header.prefix_len == prefix
-            && m.attributes
-                .iter()
-                .any(|a| matches!(a, AddressAttribute::Address(IpAddr::V4(x)) if *x == gateway));
+        for a in &m.attributes {
+            if let AddressAttribute::Address(IpAddr::V4(x)) = a {
+                present.push((*x, m.header.prefix_len));
+            }
+        }
     }
-    if !has {
-        h.address()
-            .add(link.index, IpAddr::V4(gateway), prefix)
-            .execute()
-            .await
-            .map_err(|e| err(&format!("adding {gateway}/{prefix} to {name}"), e))?;
+    // The gateway, and the metadata service's address (local on every bridge, so each
+    // instance reaches it through its own gateway).
+    for (addr, len) in [(gateway, prefix), (crate::nft::METADATA_ADDRESS, 32)] {
+        if !present.contains(&(addr, len)) {
+            h.address()
+                .add(link.index, IpAddr::V4(addr), len)
+                .execute()
+                .await
+                .map_err(|e| err(&format!("adding {addr}/{len} to {name}"), e))?;
+        }
     }
     for (key, value) in [
         ("conf/{}/proxy_arp", "1"),

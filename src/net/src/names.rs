@@ -29,6 +29,13 @@ pub fn tap_name(instance_id: &str, index: u8) -> String {
     )
 }
 
+/// The firewall mark of connections to the metadata service that came in on `bridge`: how the
+/// service learns which bridge asked (with `tcp_fwmark_accept`, an accepted socket carries the
+/// mark of its SYN). Never zero.
+pub fn bridge_mark(bridge: &str) -> u32 {
+    ((fnv1a(bridge) >> 32) as u32) | 1
+}
+
 /// Whether `name` is a link hearth owns.
 pub fn is_hearth_bridge(name: &str) -> bool {
     name.starts_with(BRIDGE_PREFIX)

@@ -3,14 +3,17 @@
 //! network namespace is per thread: a private namespace (tests, `--network-namespace private`)
 //! is entered here only, and children it spawns (`nft`) inherit it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, RwLock};
 
 use tokio::sync::oneshot;
 
 use crate::plan::Plan;
-use crate::{link, names, nft, tap};
+use crate::{link, metadata, names, nft, tap};
+
+/// Metadata-service marks to bridge names, as of the last applied plan.
+type Marks = Arc<RwLock<HashMap<u32, String>>>;
 
 /// Where hearth builds its networks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +48,13 @@ type Job = Box<dyn FnOnce(&mut Worker) + Send>;
 pub struct Network {
     jobs: mpsc::Sender<Job>,
     namespace_path: PathBuf,
+    marks: Marks,
 }
 
 struct Worker {
     runtime: tokio::runtime::Runtime,
     handle: rtnetlink::Handle,
+    marks: Marks,
 }
 
 fn enter(namespace: &Namespace) -> Result<(), String> {
@@ -87,6 +92,8 @@ impl Network {
     /// Starts the worker in `namespace`.
     pub fn start(namespace: Namespace) -> Result<Network, String> {
         let (jobs, rx) = mpsc::channel::<Job>();
+        let marks = Marks::default();
+        let worker_marks = marks.clone();
         let (ready_tx, ready_rx) = mpsc::channel::<Result<PathBuf, String>>();
         std::thread::Builder::new()
             .name("hearth-net".into())
@@ -116,7 +123,14 @@ impl Network {
                     let tid = unsafe { libc::gettid() };
                     let path =
                         PathBuf::from(format!("/proc/{}/task/{tid}/ns/net", std::process::id()));
-                    Ok((Worker { runtime, handle }, path))
+                    Ok((
+                        Worker {
+                            runtime,
+                            handle,
+                            marks: worker_marks,
+                        },
+                        path,
+                    ))
                 })();
                 let mut worker = match setup {
                     Ok((w, path)) => {
@@ -139,6 +153,7 @@ impl Network {
         Ok(Network {
             jobs,
             namespace_path,
+            marks,
         })
     }
 
@@ -188,6 +203,32 @@ impl Network {
     /// delete them).
     pub async fn remove_all(&self) -> Result<(), String> {
         self.run(|w| w.remove_all()).await?
+    }
+
+    /// Starts the metadata service on 100.100.100.200:80 in the worker's namespace, answering
+    /// from `table`, as a task on the caller's tokio runtime.
+    pub async fn serve_metadata(
+        &self,
+        table: metadata::MetadataTable,
+    ) -> Result<tokio::task::JoinHandle<()>, String> {
+        let listener = self
+            .run(|_| {
+                // Accepted sockets carry their SYN's mark: how the service knows the bridge.
+                crate::sysctl("ipv4/tcp_fwmark_accept", "1")?;
+                metadata::listener().map_err(|e| {
+                    format!(
+                        "cannot listen on {}:80 for the metadata service: {e}",
+                        nft::METADATA_ADDRESS
+                    )
+                })
+            })
+            .await??;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+        Ok(tokio::spawn(metadata::serve(
+            listener,
+            table,
+            self.marks.clone(),
+        )))
     }
 
     /// Runs `f` on the worker thread, inside its namespace (tests use it to spawn commands there).
@@ -240,6 +281,13 @@ impl Worker {
                 }
             });
             return Err(e);
+        }
+        if let Ok(mut marks) = self.marks.write() {
+            *marks = plan
+                .vswitches
+                .iter()
+                .map(|v| (names::bridge_mark(&v.bridge), v.bridge.clone()))
+                .collect();
         }
         let wanted: BTreeSet<&str> = plan.vswitches.iter().map(|v| v.bridge.as_str()).collect();
         self.runtime.block_on(async {

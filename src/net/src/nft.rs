@@ -308,6 +308,33 @@ pub fn render(plan: &Plan) -> Result<String, String> {
     }
 
     let br = format!("\"{BRIDGE_PREFIX}*\"");
+    // Connections to the metadata service carry the mark of the bridge they came in on.
+    let mut marks = BTreeMap::new();
+    for v in &plan.vswitches {
+        let mark = crate::names::bridge_mark(&v.bridge);
+        if let Some(other) = marks.insert(mark, v.bridge.as_str()) {
+            return Err(format!(
+                "bridges {other} and {} have the same metadata mark",
+                v.bridge
+            ));
+        }
+    }
+    let _ = writeln!(
+        w,
+        "  chain metadata_mark {{\n    type filter hook prerouting priority mangle; policy accept;"
+    );
+    if !marks.is_empty() {
+        let map: Vec<String> = marks
+            .iter()
+            .map(|(m, b)| format!("\"{b}\" : {m:#x}"))
+            .collect();
+        let _ = writeln!(
+            w,
+            "    iifname {br} ip daddr {METADATA_ADDRESS} tcp dport 80 meta mark set iifname map {{ {} }}",
+            map.join(", ")
+        );
+    }
+    let _ = writeln!(w, "  }}");
     let _ = writeln!(
         w,
         "  chain forward {{
