@@ -22,10 +22,7 @@ pub trait Host: Send + Sync {
     /// Like [`Host::sync_network`], but reads the store through `conn`: the caller's write
     /// transaction, uncommitted change included. An error means the host kept its previous
     /// state, and the caller drops the transaction so the store keeps its previous state too.
-    fn sync_network_in<'a>(&'a self, conn: &'a mut Conn) -> HostFuture<'a> {
-        let _ = conn;
-        self.sync_network()
-    }
+    fn sync_network_in<'a>(&'a self, conn: &'a mut Conn) -> HostFuture<'a>;
 
     /// An instance's wanted state changed (started, stopped, rebooted, deleted): wake the
     /// supervisor. Not awaited: instances move through Starting/Stopping on their own.

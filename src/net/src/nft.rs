@@ -478,3 +478,110 @@ pub fn remove_script() -> String {
         "table inet {TABLE}\ndelete table inet {TABLE}\ntable bridge {TABLE}\ndelete table bridge {TABLE}\n"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{GroupPlan, NicPlan, VSwitchPlan};
+    use hearth_cloud::cidr::Cidr;
+    use hearth_cloud::security_group::RuleInput;
+
+    fn rule(proto: &str, ports: &str, peer: &str, policy: &str, priority: u8) -> Rule {
+        let mut i = RuleInput {
+            ip_protocol: Some(proto.into()),
+            port_range: Some(ports.into()),
+            policy: Some(policy.into()),
+            priority: Some(priority.to_string()),
+            ..Default::default()
+        };
+        if peer.starts_with("sg-") {
+            i.source_group_id = Some(peer.into());
+        } else {
+            i.source_cidr_ip = Some(peer.into());
+        }
+        i.parse(Direction::Ingress).unwrap()
+    }
+
+    fn plan() -> Plan {
+        let v = VSwitchPlan::new("vsw-1", "vpc-1", Cidr::parse("10.0.0.0/24").unwrap());
+        Plan {
+            nics: vec![NicPlan {
+                tap: "htap1".into(),
+                mac: [0, 0x16, 0x3e, 0, 0, 1],
+                ip: "10.0.0.5".parse().unwrap(),
+                vswitch_id: v.vswitch_id.clone(),
+                groups: vec!["sg-a".into(), "sg-b".into()],
+                public_ip: None,
+            }],
+            vswitches: vec![v],
+            groups: vec![
+                GroupPlan {
+                    group_id: "sg-a".into(),
+                    inner_accept: true,
+                    rules: vec![
+                        rule("tcp", "22/22", "0.0.0.0/0", "accept", 5),
+                        rule("udp", "53/60", "10.1.2.3/8", "accept", 1),
+                    ],
+                },
+                GroupPlan {
+                    group_id: "sg-b".into(),
+                    inner_accept: false,
+                    rules: vec![
+                        rule("tcp", "22/22", "1.2.3.4", "drop", 5),
+                        rule("icmp", "-1/-1", "sg-a", "accept", 3),
+                    ],
+                },
+            ],
+            ..Plan::default()
+        }
+    }
+
+    #[test]
+    fn rules_of_all_groups_in_priority_order_drop_first() {
+        let script = render(&plan()).unwrap();
+        // The NIC's profile (sg-a + sg-b) is chain in2 (in0, in1: the groups alone).
+        let chain = script
+            .split("chain in2 {")
+            .nth(1)
+            .and_then(|c| c.split('}').next())
+            .unwrap();
+        let lines: Vec<&str> = chain
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "ip saddr 10.0.0.0/8 meta l4proto udp th dport 53-60 accept",
+                "iifname . ip saddr @g0 meta l4proto icmp accept",
+                "ip saddr 1.2.3.4/32 meta l4proto tcp th dport 22 drop",
+                "meta l4proto tcp th dport 22 accept",
+                "iifname . ip saddr @g0 accept",
+                "drop",
+            ]
+        );
+        assert!(script.contains("\"hbr"));
+        assert!(script.contains("\"htap1\" . 00:16:3e:00:00:01"));
+        assert!(script.contains("masquerade"));
+    }
+
+    #[test]
+    fn bad_plans_are_refused_before_nft() {
+        let mut p = plan();
+        p.nics[0].ip = "10.9.9.9".parse().unwrap();
+        assert!(render(&p).unwrap_err().contains("outside"));
+        let mut p = plan();
+        p.nics[0].tap = "eth0".into();
+        assert!(render(&p).unwrap_err().contains("prefix"));
+        let mut p = plan();
+        p.nics[0].tap = "htap\"; flush ruleset".into();
+        assert!(render(&p).is_err());
+        let mut p = plan();
+        p.nics[0].groups.push("sg-gone".into());
+        assert!(render(&p).unwrap_err().contains("sg-gone"));
+        let mut p = plan();
+        p.nics.push(p.nics[0].clone());
+        assert!(render(&p).unwrap_err().contains("10.0.0.5"));
+    }
+}
