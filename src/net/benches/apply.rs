@@ -16,6 +16,9 @@ impl Host for NoHost {
     fn sync_network(&self) -> HostFuture<'_> {
         Box::pin(async { Ok(()) })
     }
+    fn sync_network_in<'a>(&'a self, _conn: &'a mut hearth_store::Conn) -> HostFuture<'a> {
+        Box::pin(async { Ok(()) })
+    }
     fn instances_changed(&self) {}
 }
 
