@@ -37,7 +37,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                // netlink-packet-route warns about every link attribute newer than itself.
+                .unwrap_or_else(|_| "info,netlink_packet_route=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -99,7 +100,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     hearth_cloud::host::Host::sync_network(&*node)
         .await
         .map_err(|e| anyhow::anyhow!("{}", e.message))
-        .context("cannot set up the host network")?;
+        .context("cannot set up the host network (it needs root and nftables; --host-network off serves the API only)")?;
     node.serve_metadata().await;
     let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node);
     let state = ApiState {
