@@ -349,18 +349,21 @@ fn spoofed_addresses_are_dropped() {
     // UDP, with the gateway's MAC pinned in the guests: a spoofer needs neither replies nor
     // ARP, so only the anti-spoofing rules stand in its way.
     let gw_mac = host.mac_of(&v.bridge);
+    // Peers on the VSwitch are reached through the bridge too (proxy ARP), so pin them as well.
     let pin = |g: &common::Ns| {
-        g.ip(&[
-            "neigh",
-            "replace",
-            "10.1.0.1",
-            "lladdr",
-            &gw_mac,
-            "dev",
-            "eth0",
-            "nud",
-            "permanent",
-        ])
+        for peer in ["10.1.0.1", "10.1.0.11"] {
+            g.ip(&[
+                "neigh",
+                "replace",
+                peer,
+                "lladdr",
+                &gw_mac,
+                "dev",
+                "eth0",
+                "nud",
+                "permanent",
+            ]);
+        }
     };
     pin(&ga);
     let rx = gb.bind_udp(9999);
@@ -374,6 +377,7 @@ fn spoofed_addresses_are_dropped() {
     );
     // Another MAC with its own address.
     ga.ip(&["link", "set", "eth0", "address", "00:16:3e:00:00:63"]);
+    pin(&ga); // a new MAC flushes the neighbour table
     assert!(!ga.udp(&rx, b.ip, 9999), "spoofed MAC");
     ga.ip(&[
         "link",
