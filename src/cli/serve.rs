@@ -26,13 +26,19 @@ pub struct ServeArgs {
     /// a missing file means the documented defaults.
     #[arg(long, env = "HEARTH_CONFIG")]
     config: Option<PathBuf>,
+    /// Where instance networks (bridges, TAPs, nftables) are built: `host` (this machine's
+    /// network namespace), `private` (a new namespace that disappears with the process; for
+    /// tests), a path to a network namespace (e.g. /run/netns/NAME), or `off` (API only).
+    #[arg(long, default_value = "host", env = "HEARTH_HOST_NETWORK")]
+    host_network: String,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
-                .unwrap_or_else(|_| "info".into()),
+                // netlink-packet-route warns about every link attribute newer than itself.
+                .unwrap_or_else(|_| "info,netlink_packet_route=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -71,7 +77,31 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::connect(&url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&url)))?;
-    let node = Arc::new(crate::node::Node::new());
+    let network = match args.host_network.as_str() {
+        "off" => None,
+        mode => {
+            let namespace = mode
+                .parse::<hearth_net::Namespace>()
+                .map_err(anyhow::Error::msg)?;
+            Some(
+                hearth_net::Network::start(namespace)
+                    .map_err(anyhow::Error::msg)
+                    .context("cannot start host networking (use --host-network off to serve the API only)")?,
+            )
+        }
+    };
+    let node = Arc::new(crate::node::Node::new(
+        store.clone(),
+        config.network.clone(),
+        network,
+    ));
+    // Bridges and rules as the store says, before the first request: recreates what a reboot
+    // or a crash lost, and removes what was deleted while hearth was down.
+    hearth_cloud::host::Host::sync_network(&*node)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+        .context("cannot set up the host network (it needs root and nftables; --host-network off serves the API only)")?;
+    node.serve_metadata().await;
     let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node);
     let state = ApiState {
         cloud,

@@ -4,26 +4,86 @@ pub mod vmm_process;
 
 use std::sync::Arc;
 
+use hearth_cloud::config::Network as NetworkConfig;
 use hearth_cloud::host::{Host, HostFuture};
+use hearth_cloud::{Error, Store};
+use hearth_net::{MetadataTable, Network};
 use tokio::sync::Notify;
 
 pub struct Node {
     /// Wakes the instance supervisor.
     pub instances_changed: Arc<Notify>,
+    /// Bridges, TAPs and the firewall; `None` with `--host-network off`.
+    pub network: Option<Network>,
+    /// What the metadata service answers each instance; refreshed with every network sync.
+    pub metadata: MetadataTable,
+    store: Store,
+    network_config: NetworkConfig,
 }
 
 impl Node {
-    pub fn new() -> Node {
+    pub fn new(store: Store, network_config: NetworkConfig, network: Option<Network>) -> Node {
         Node {
             instances_changed: Arc::new(Notify::new()),
+            network,
+            metadata: MetadataTable::default(),
+            store,
+            network_config,
         }
+    }
+
+    /// Starts the metadata service (100.100.100.200:80 from every bridge). A host where the
+    /// address cannot be served keeps working without it.
+    pub async fn serve_metadata(&self) {
+        if let Some(network) = &self.network {
+            match network.serve_metadata(self.metadata.clone()).await {
+                Ok(_) => tracing::info!("metadata service on 100.100.100.200:80"),
+                Err(e) => tracing::warn!(error = %e, "no metadata service"),
+            }
+        }
+    }
+
+    /// Reads the plan on `conn` and applies it.
+    async fn apply_from(
+        &self,
+        network: &Network,
+        conn: &mut hearth_store::Conn,
+    ) -> hearth_cloud::Result<()> {
+        let plan = hearth_net::desired::read(conn, &self.network_config)
+            .await
+            .map_err(Error::internal)?;
+        let metadata = hearth_net::desired::instance_metadata(conn)
+            .await
+            .map_err(Error::internal)?;
+        network.apply(plan).await.map_err(|e| {
+            tracing::error!(error = %e, "applying the host network failed; the previous state stays");
+            Error::internal(format!("the host network could not be updated: {e}"))
+        })?;
+        self.metadata.replace_all(metadata);
+        Ok(())
     }
 }
 
 impl Host for Node {
     fn sync_network(&self) -> HostFuture<'_> {
-        // Host networking (bridges, TAPs, nftables) arrives with issue #6.
-        Box::pin(async { Ok(()) })
+        Box::pin(async move {
+            let Some(network) = &self.network else {
+                return Ok(());
+            };
+            // The write lock orders this apply with the API's: a plan read here can never
+            // overwrite a newer one applied by a change that committed meanwhile.
+            let mut tx = self.store.write().await?;
+            self.apply_from(network, &mut tx).await
+        })
+    }
+
+    fn sync_network_in<'a>(&'a self, conn: &'a mut hearth_store::Conn) -> HostFuture<'a> {
+        Box::pin(async move {
+            match &self.network {
+                Some(network) => self.apply_from(network, conn).await,
+                None => Ok(()),
+            }
+        })
     }
 
     fn instances_changed(&self) {

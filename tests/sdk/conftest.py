@@ -59,6 +59,9 @@ class Hearth:
         self.endpoint = f"127.0.0.1:{self.port}"
         self.key_id, self.key_secret = KEY_ID, KEY_SECRET
         env = dict(os.environ, HEARTH_ACCESS_KEY_ID=KEY_ID, HEARTH_ACCESS_KEY_SECRET=KEY_SECRET, HEARTH_LOG="warn")
+        # Host networking (bridges, nftables) goes into a namespace private to the server, which
+        # the kernel removes with the process: tests never leave links or tables on this machine.
+        env["HEARTH_HOST_NETWORK"] = "private" if os.geteuid() == 0 else "off"
         env.update(extra_env or {})
         cmd = [hearth_binary(), "serve", "--listen", self.endpoint, "--data-dir", str(self.data_dir)]
         if database_url:

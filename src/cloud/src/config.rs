@@ -17,6 +17,33 @@ pub struct Config {
     pub families: Vec<Family>,
     /// Where images live (manifest.json + raw files). Default: `<data-dir>/images`.
     pub images_dir: Option<PathBuf>,
+    /// Instance networking on this host (`[network]`).
+    pub network: Network,
+}
+
+/// `[network]`: how instances reach the world.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Network {
+    /// Masquerade (source-NAT to the uplink's address) traffic from VPCs that leaves the host,
+    /// so instances reach the outside without public IPs. Default `true`.
+    pub masquerade: bool,
+    /// The interface that counts as the uplink for masquerade and public IPs, e.g. `"eth0"`.
+    /// Default: none, meaning any interface that is not a hearth bridge.
+    pub uplink: Option<String>,
+    /// Public IPs for instances, as a CIDR block routed to this host (e.g. `"203.0.113.0/28"`);
+    /// each instance given one is DNATed from it and SNATed to it. Default: none.
+    pub public_ip_pool: Option<String>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            masquerade: true,
+            uplink: None,
+            public_ip_pool: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +121,7 @@ impl Default for Config {
                 },
             ],
             images_dir: None,
+            network: Network::default(),
         }
     }
 }
@@ -114,6 +142,18 @@ impl Config {
 
     /// Rules serde cannot express: every family has a name, generations and known sizes.
     fn check(&self) -> Result<(), String> {
+        if let Some(pool) = &self.network.public_ip_pool {
+            crate::cidr::Cidr::parse(pool).map_err(|e| format!("network.public_ip_pool: {e}"))?;
+        }
+        if let Some(u) = &self.network.uplink {
+            let ok = !u.is_empty()
+                && u.len() <= 15
+                && u.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+            if !ok {
+                return Err(format!("network.uplink {u:?} is not an interface name"));
+            }
+        }
         for f in &self.families {
             if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase()) {
                 return Err(format!(
@@ -173,5 +213,21 @@ mod tests {
             .contains("\"huge\""));
         assert!(load_text(&family("large", 0.0)).is_err());
         assert!(Config::load(Path::new("/nonexistent/hearth.toml")).is_ok());
+    }
+
+    #[test]
+    fn network_section() {
+        let d = Config::default();
+        assert!(d.network.masquerade && d.network.public_ip_pool.is_none());
+        let c = load_text("[network]\nmasquerade = false\nuplink = \"eth0\"\npublic_ip_pool = \"203.0.113.0/28\"\n").unwrap();
+        assert!(!c.network.masquerade);
+        assert_eq!(c.network.uplink.as_deref(), Some("eth0"));
+        assert!(
+            load_text("[network]\npublic_ip_pool = \"203.0.113.1/28\"\n")
+                .unwrap_err()
+                .contains("public_ip_pool")
+        );
+        assert!(load_text("[network]\nuplink = \"a b\"\n").is_err());
+        assert!(load_text("[network]\nbogus = 1\n").is_err());
     }
 }

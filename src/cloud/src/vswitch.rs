@@ -139,7 +139,7 @@ pub async fn create(cloud: &Cloud, req: &CreateVSwitch) -> Result<CreatedVSwitch
         vswitch_id: vswitch.vswitch_id,
     };
     client_token::remember(&mut tx, "CreateVSwitch", token, &fingerprint, &created).await?;
-    tx.commit().await?;
+    crate::host::commit_with_network(cloud, tx).await?;
     Ok(created)
 }
 
@@ -234,7 +234,7 @@ pub async fn delete(
     }
     store_tags::delete_all(&mut tx, "vswitch", vswitch_id).await?;
     store::delete(&mut tx, vswitch_id).await?;
-    tx.commit().await?;
+    crate::host::commit_with_network(cloud, tx).await?;
     Ok(())
 }
 

@@ -36,6 +36,13 @@ impl WriteTx {
     pub async fn commit(self) -> crate::Result<()> {
         self.tx.commit().await
     }
+
+    /// Rolls back now, still holding the write lock. Dropping also rolls back, but only queues
+    /// the ROLLBACK: the next writer could then meet the old transaction's lock on SQLite
+    /// ("database is locked").
+    pub async fn rollback(self) -> crate::Result<()> {
+        self.tx.rollback().await
+    }
 }
 
 impl std::ops::Deref for WriteTx {

@@ -492,3 +492,21 @@ pub async fn existing_group_ids(
         .map(|r| r.get(0))
         .collect())
 }
+
+/// Every group's ID and inner access policy, for the host firewall (which needs all of them).
+pub async fn all_groups_for_network(conn: &mut Conn) -> crate::Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT id, inner_access_policy FROM security_groups ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Every rule of every group, in creation order, for the host firewall.
+pub async fn all_rules(conn: &mut Conn) -> crate::Result<Vec<RuleRecord>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RULE_COLUMNS} FROM security_group_rules r ORDER BY r.seq"
+    ))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(rule_from_row).collect())
+}

@@ -258,3 +258,14 @@ pub async fn list(
     };
     Ok((total, page))
 }
+
+/// Every VSwitch as (ID, VPC ID, CIDR block), for the host network (bridges and firewall).
+pub async fn all_for_network(conn: &mut Conn) -> crate::Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query("SELECT vswitch_id, vpc_id, cidr_block FROM vswitches ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}

@@ -145,7 +145,7 @@ pub async fn create(cloud: &Cloud, g: NewGroup) -> Result<String> {
     store::insert_group(&mut tx, &record).await?;
     hearth_store::tags::set(&mut tx, TAG_RESOURCE_TYPE, &record.id, &g.tags).await?;
     remember(&mut tx, "CreateSecurityGroup", &g.client_token, &record.id).await?;
-    tx.commit().await?;
+    crate::host::commit_with_network(cloud, tx).await?;
     Ok(record.id)
 }
 
@@ -263,7 +263,7 @@ pub async fn rules(cloud: &Cloud, id: &str) -> Result<Vec<(String, Rule)>> {
         .collect()
 }
 
-fn rule_from_record(r: &RuleRecord) -> Result<Rule> {
+pub fn rule_from_record(r: &RuleRecord) -> Result<Rule> {
     let bad = || Error::internal(format!("stored rule {} is unreadable", r.id));
     let opt_range = |s: &str| -> Result<Option<PortRange>> {
         if s.is_empty() {
@@ -390,7 +390,7 @@ pub async fn authorize(
         added.push(identity);
     }
     remember(&mut tx, action, &token, "").await?;
-    tx.commit().await?;
+    crate::host::commit_with_network(cloud, tx).await?;
     Ok(())
 }
 
@@ -432,7 +432,7 @@ pub async fn revoke(
     for rule in &rules {
         store::delete_rule_by_identity(&mut tx, group_id, &rule.identity()).await?;
     }
-    tx.commit().await?;
+    crate::host::commit_with_network(cloud, tx).await?;
     Ok(())
 }
 
@@ -465,7 +465,7 @@ pub async fn delete(cloud: &Cloud, region_id: &str, group_id: &str) -> Result<()
         ));
     }
     store::delete_group(&mut tx, group_id).await?;
-    tx.commit().await?;
+    crate::host::commit_with_network(cloud, tx).await?;
     Ok(())
 }
 
