@@ -4,6 +4,7 @@
 
 use std::fs::OpenOptions;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -13,10 +14,12 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
-/// Starts `hearth vmm --config CONFIG` detached, its stdout and stderr appended to `log`.
-/// Returns its pid. A thread reaps it when it ends, so no zombie stays behind.
-pub fn spawn(config: &Path, log: &Path) -> io::Result<u32> {
+/// Starts `hearth vmm --config CONFIG` detached, its stdout and stderr appended to `log`, in
+/// the network namespace `netns` when given (where the instance's TAP lives). Returns its pid.
+/// A thread reaps it when it ends, so no zombie stays behind.
+pub fn spawn(config: &Path, log: &Path, netns: Option<&Path>) -> io::Result<u32> {
     let exe = std::env::current_exe()?;
+    let netns = netns.map(std::fs::File::open).transpose()?;
     let out = OpenOptions::new().create(true).append(true).open(log)?;
     let mut cmd = Command::new(exe);
     cmd.arg("vmm")
@@ -25,11 +28,18 @@ pub fn spawn(config: &Path, log: &Path) -> io::Result<u32> {
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)
         .stderr(out);
-    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
+    let netns_fd = netns.as_ref().map(|f| f.as_raw_fd());
+    // SAFETY: setsid and setns are async-signal-safe system calls on a descriptor that stays
+    // open until spawn returns; nothing else runs between fork and exec.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             if libc::setsid() < 0 {
                 return Err(io::Error::last_os_error());
+            }
+            if let Some(fd) = netns_fd {
+                if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             Ok(())
         });

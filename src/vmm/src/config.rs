@@ -244,7 +244,9 @@ impl NicConfig {
                 self.tap
             )));
         }
-        if !Path::new("/sys/class/net").join(&self.tap).exists() {
+        // if_nametoindex asks the kernel about this process's network namespace; /sys/class/net
+        // shows the namespace sysfs was mounted in, which may be another one.
+        if !interface_exists(&self.tap) {
             return Err(invalid(format!(
                 "nics[{index}]: the TAP interface {:?} does not exist; create it first (ip tuntap add {} mode tap)",
                 self.tap, self.tap
@@ -423,4 +425,12 @@ mod tests {
         assert_eq!(parse_mac("52:54:00:12:34:56:78"), None);
         assert_eq!(parse_mac("5:54:00:12:34:56"), None);
     }
+}
+
+fn interface_exists(name: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(name) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated string; the call only reads it.
+    unsafe { libc::if_nametoindex(name.as_ptr()) != 0 }
 }
