@@ -17,6 +17,29 @@ pub struct Config {
     pub families: Vec<Family>,
     /// Where images live (manifest.json + raw files). Default: `<data-dir>/images`.
     pub images_dir: Option<PathBuf>,
+    /// How much of this host instances may use (`[capacity]`).
+    pub capacity: Capacity,
+}
+
+/// The host's capacity for instances: RunInstances and StartInstance refuse with
+/// `OperationDenied.NoStock` when the vCPUs or memory of the instances that are not Stopped,
+/// plus the request, would exceed CPU count × `cpu_overcommit` or MemTotal × `memory_overcommit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Capacity {
+    /// vCPUs per host CPU. Default 4.0.
+    pub cpu_overcommit: f64,
+    /// Guest memory per byte of host memory. Default 1.0 (no overcommit).
+    pub memory_overcommit: f64,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            cpu_overcommit: 4.0,
+            memory_overcommit: 1.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -94,6 +117,7 @@ impl Default for Config {
                 },
             ],
             images_dir: None,
+            capacity: Capacity::default(),
         }
     }
 }
@@ -114,6 +138,12 @@ impl Config {
 
     /// Rules serde cannot express: every family has a name, generations and known sizes.
     fn check(&self) -> Result<(), String> {
+        let c = &self.capacity;
+        if !(c.cpu_overcommit.is_finite() && c.cpu_overcommit > 0.0)
+            || !(c.memory_overcommit.is_finite() && c.memory_overcommit > 0.0)
+        {
+            return Err("capacity: cpu_overcommit and memory_overcommit must be positive".into());
+        }
         for f in &self.families {
             if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase()) {
                 return Err(format!(
@@ -173,5 +203,8 @@ mod tests {
             .contains("\"huge\""));
         assert!(load_text(&family("large", 0.0)).is_err());
         assert!(Config::load(Path::new("/nonexistent/hearth.toml")).is_ok());
+        let c = load_text("[capacity]\ncpu_overcommit = 2.0\n").unwrap();
+        assert_eq!((c.capacity.cpu_overcommit, c.capacity.memory_overcommit), (2.0, 1.0));
+        assert!(load_text("[capacity]\nmemory_overcommit = 0.0\n").is_err());
     }
 }
