@@ -238,6 +238,30 @@ pub async fn in_group(conn: &mut Conn, group_id: &str) -> crate::Result<Vec<Stri
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 
+/// How many instances each of the given security groups holds (groups without any are absent).
+pub async fn count_in_groups(
+    conn: &mut Conn,
+    group_ids: &[String],
+) -> crate::Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::new();
+    if group_ids.is_empty() {
+        return Ok(out);
+    }
+    let marks: Vec<String> = (1..=group_ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT security_group_id, COUNT(*) FROM instance_security_groups WHERE security_group_id IN ({}) GROUP BY security_group_id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in group_ids {
+        q = q.bind(id.as_str());
+    }
+    for r in q.fetch_all(&mut *conn).await? {
+        out.insert(r.try_get(0)?, r.try_get(1)?);
+    }
+    Ok(out)
+}
+
 /// IDs of the instances in a VSwitch.
 pub async fn in_vswitch(conn: &mut Conn, vswitch_id: &str) -> crate::Result<Vec<String>> {
     let rows = sqlx::query("SELECT id FROM instances WHERE vswitch_id = $1 ORDER BY seq")
