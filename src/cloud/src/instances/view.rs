@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use hearth_store::disks::{self as disk_store, Disk};
-use hearth_store::instances::{self as store, Instance};
+use hearth_store::disks as disk_store;
+use hearth_store::instances as store;
 use hearth_store::{security_groups, vswitches, Conn};
 
 use super::launch::{check_metadata, MetadataOptions};
@@ -16,7 +16,8 @@ use crate::paging::Page;
 use crate::tags::Tag;
 use crate::{names, password, Cloud, Error, Result};
 
-pub use hearth_store::disks::Filter as DiskFilter;
+pub use hearth_store::disks::{Disk, Filter as DiskFilter};
+pub use hearth_store::instances::Instance;
 pub use hearth_store::instances::Filter;
 
 /// How a listing pages: numbered pages, or a NextToken cursor (the last `seq` of a page).
@@ -281,4 +282,19 @@ pub async fn modify_metadata(cloud: &Cloud, region_id: &str, id: &str, m: &Metad
     store::update_attributes(&mut tx, &i).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// IDs of the instances in a security group (DescribeInstances' SecurityGroupId filter).
+pub async fn ids_in_group(cloud: &Cloud, group_id: &str) -> Result<Vec<String>> {
+    let mut conn = cloud.store.pool().acquire().await?;
+    Ok(store::in_group(&mut conn, group_id).await?)
+}
+
+/// The OS names of the image store's images, by image ID (one manifest read per listing).
+pub fn os_names(cloud: &Cloud) -> HashMap<String, (String, String)> {
+    crate::images::list(cloud)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| (i.id, (i.os_name, i.os_type)))
+        .collect()
 }
