@@ -139,9 +139,8 @@ impl Config {
     /// Rules serde cannot express: every family has a name, generations and known sizes.
     fn check(&self) -> Result<(), String> {
         let c = &self.capacity;
-        if !(c.cpu_overcommit.is_finite() && c.cpu_overcommit > 0.0)
-            || !(c.memory_overcommit.is_finite() && c.memory_overcommit > 0.0)
-        {
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(c.cpu_overcommit) || !positive(c.memory_overcommit) {
             return Err("capacity: cpu_overcommit and memory_overcommit must be positive".into());
         }
         for f in &self.families {
@@ -204,7 +203,10 @@ mod tests {
         assert!(load_text(&family("large", 0.0)).is_err());
         assert!(Config::load(Path::new("/nonexistent/hearth.toml")).is_ok());
         let c = load_text("[capacity]\ncpu_overcommit = 2.0\n").unwrap();
-        assert_eq!((c.capacity.cpu_overcommit, c.capacity.memory_overcommit), (2.0, 1.0));
+        assert_eq!(
+            (c.capacity.cpu_overcommit, c.capacity.memory_overcommit),
+            (2.0, 1.0)
+        );
         assert!(load_text("[capacity]\nmemory_overcommit = 0.0\n").is_err());
     }
 }

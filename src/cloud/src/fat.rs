@@ -30,7 +30,10 @@ pub fn build(label: &str, files: &[(&str, &[u8])]) -> Result<Vec<u8>, String> {
         }
     }
     // Size: enough clusters for the files plus room, with 1 sector per cluster when possible.
-    let data_bytes: usize = files.iter().map(|(_, d)| d.len().div_ceil(SECTOR) * SECTOR).sum();
+    let data_bytes: usize = files
+        .iter()
+        .map(|(_, d)| d.len().div_ceil(SECTOR) * SECTOR)
+        .sum();
     let mut per_cluster = 1usize;
     while data_bytes / (per_cluster * SECTOR) + 16 > MAX_CLUSTERS {
         per_cluster *= 2;
@@ -65,7 +68,11 @@ pub fn build(label: &str, files: &[(&str, &[u8])]) -> Result<Vec<u8>, String> {
         let first = if count == 0 { 0 } else { next_cluster };
         for c in 0..count {
             let cluster = next_cluster + c;
-            fat[cluster] = if c + 1 == count { 0xFFF } else { (cluster + 1) as u16 };
+            fat[cluster] = if c + 1 == count {
+                0xFFF
+            } else {
+                (cluster + 1) as u16
+            };
             let at = (data_start + (cluster - 2) * per_cluster) * SECTOR;
             let chunk = &data[c * cluster_bytes..data.len().min((c + 1) * cluster_bytes)];
             img[at..at + chunk.len()].copy_from_slice(chunk);
@@ -98,7 +105,9 @@ fn short_label(label: &str) -> Result<[u8; 11], String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(format!("{label:?} is not a volume label (1-11 letters, digits, _ or -)"));
+        return Err(format!(
+            "{label:?} is not a volume label (1-11 letters, digits, _ or -)"
+        ));
     }
     let mut out = [b' '; 11];
     out[..upper.len()].copy_from_slice(upper.as_bytes());
@@ -139,7 +148,7 @@ fn boot_sector(
     put16(b, 26, 64); // heads
     b[36] = 0x80; // drive number
     b[38] = 0x29; // extended boot signature: serial, label and type follow
-    // A serial derived from the label and size, so the same content gives the same image.
+                  // A serial derived from the label and size, so the same content gives the same image.
     let serial = label
         .iter()
         .fold(total as u32, |s, &c| s.rotate_left(5) ^ c as u32);
@@ -174,7 +183,11 @@ fn short_name(name: &str, n: usize) -> [u8; 11] {
         .filter(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
         .take(6)
         .collect();
-    let base = if base.is_empty() { b"FILE".to_vec() } else { base };
+    let base = if base.is_empty() {
+        b"FILE".to_vec()
+    } else {
+        base
+    };
     out[..base.len()].copy_from_slice(&base);
     out[base.len()] = b'~';
     out[base.len() + 1] = b'0' + (n % 10) as u8;
@@ -214,9 +227,9 @@ fn file_entry(short: &[u8; 11], cluster: u16, size: u32) -> [u8; 32] {
 fn lfn_entries(name: &str, short: &[u8; 11]) -> Vec<[u8; 32]> {
     let mut units: Vec<u16> = name.encode_utf16().collect();
     let parts = units.len().div_ceil(13);
-    if units.len() % 13 != 0 {
+    if !units.len().is_multiple_of(13) {
         units.push(0);
-        while units.len() % 13 != 0 {
+        while !units.len().is_multiple_of(13) {
             units.push(0xFFFF);
         }
     }
@@ -228,7 +241,10 @@ fn lfn_entries(name: &str, short: &[u8; 11]) -> Vec<[u8; 32]> {
         e[0] = (part + 1) as u8 | if part + 1 == parts { 0x40 } else { 0 };
         e[11] = 0x0F;
         e[13] = sum;
-        let slots = (1..11).step_by(2).chain((14..26).step_by(2)).chain((28..32).step_by(2));
+        let slots = (1..11)
+            .step_by(2)
+            .chain((14..26).step_by(2))
+            .chain((28..32).step_by(2));
         for (slot, &c) in slots.zip(chars) {
             put16(&mut e, slot, c);
         }
@@ -255,7 +271,7 @@ mod tests {
         let fat = &img[SECTOR..SECTOR + fat_sectors * SECTOR];
         let entry = |c: usize| {
             let v = get16(fat, c * 3 / 2);
-            if c % 2 == 0 {
+            if c.is_multiple_of(2) {
                 v & 0xFFF
             } else {
                 v >> 4
@@ -270,7 +286,11 @@ mod tests {
                 (0, _) => break,
                 (_, 0x0F) => {
                     let mut part = Vec::new();
-                    for slot in (1..11).step_by(2).chain((14..26).step_by(2)).chain((28..32).step_by(2)) {
+                    for slot in (1..11)
+                        .step_by(2)
+                        .chain((14..26).step_by(2))
+                        .chain((28..32).step_by(2))
+                    {
                         part.push(get16(e, slot) as u16);
                     }
                     part.extend(long);
@@ -279,7 +299,11 @@ mod tests {
                 (_, 0x08) => label = String::from_utf8_lossy(&e[..11]).trim_end().to_string(),
                 _ => {
                     let name: String = String::from_utf16_lossy(
-                        &long.iter().copied().take_while(|&c| c != 0).collect::<Vec<_>>(),
+                        &long
+                            .iter()
+                            .copied()
+                            .take_while(|&c| c != 0)
+                            .collect::<Vec<_>>(),
                     );
                     long.clear();
                     let size = u32::from_le_bytes([e[28], e[29], e[30], e[31]]) as usize;
@@ -318,7 +342,10 @@ mod tests {
         let (label, files) = read_back(&img);
         assert_eq!(label, "CIDATA");
         let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, ["meta-data", "user-data", "network-config", "vendor-data"]);
+        assert_eq!(
+            names,
+            ["meta-data", "user-data", "network-config", "vendor-data"]
+        );
         assert_eq!(files[0].1, b"instance-id: i-1\n");
         assert_eq!(files[1].1, big);
         assert!(files[2].1.is_empty());
@@ -341,11 +368,22 @@ mod tests {
     /// mtools, when installed, reads the volume as any FAT implementation would.
     #[test]
     fn mtools_reads_it() {
-        if std::process::Command::new("mdir").arg("--version").output().is_err() {
+        if std::process::Command::new("mdir")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
             eprintln!("mtools not installed: skipped");
             return;
         }
-        let img = build("cidata", &[("meta-data", b"instance-id: i-1\n"), ("network-config", b"version: 2\n")]).unwrap();
+        let img = build(
+            "cidata",
+            &[
+                ("meta-data", b"instance-id: i-1\n"),
+                ("network-config", b"version: 2\n"),
+            ],
+        )
+        .unwrap();
         let path = std::env::temp_dir().join(format!("{}.img", crate::ids::new_id("seed")));
         std::fs::write(&path, &img).unwrap();
         let out = std::process::Command::new("mdir")
@@ -360,9 +398,16 @@ mod tests {
             .output()
             .unwrap();
         std::fs::remove_file(&path).unwrap();
-        assert!(out.status.success(), "{text} {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(text.contains("CIDATA"), "{text}");
-        assert!(text.contains("meta-data") && text.contains("network-config"), "{text}");
+        assert!(
+            text.contains("meta-data") && text.contains("network-config"),
+            "{text}"
+        );
         assert_eq!(cat.stdout, b"version: 2\n");
     }
 }

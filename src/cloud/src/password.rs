@@ -26,7 +26,8 @@ pub fn check(password: &str, windows: bool) -> Result<()> {
     .iter()
     .filter(|x| **x)
     .count();
-    if (8..=30).contains(&len) && allowed && classes >= 3 && !(windows && password.starts_with('/')) {
+    if (8..=30).contains(&len) && allowed && classes >= 3 && !(windows && password.starts_with('/'))
+    {
         Ok(())
     } else {
         Err(Error::bad_request(
@@ -144,11 +145,27 @@ mod tests {
 
     #[test]
     fn password_rules() {
-        for ok in ["TestEcs123!", "abcdEF12", "abc123!@#xyz", &format!("Aa1{}", "x".repeat(27))] {
+        for ok in [
+            "TestEcs123!",
+            "abcdEF12",
+            "abc123!@#xyz",
+            &format!("Aa1{}", "x".repeat(27)),
+        ] {
             assert!(check(ok, false).is_ok(), "{ok}");
         }
-        for bad in ["Short1!", "alllowercase", "abcdefgh12", "Abc123 xyz", "Abc123é!x", &format!("Aa1{}", "x".repeat(28))] {
-            assert_eq!(check(bad, false).unwrap_err().code, "InvalidPassword.Malformed", "{bad}");
+        for bad in [
+            "Short1!",
+            "alllowercase",
+            "abcdefgh12",
+            "Abc123 xyz",
+            "Abc123é!x",
+            &format!("Aa1{}", "x".repeat(28)),
+        ] {
+            assert_eq!(
+                check(bad, false).unwrap_err().code,
+                "InvalidPassword.Malformed",
+                "{bad}"
+            );
         }
         assert!(check("/Abc1234", false).is_ok());
         assert!(check("/Abc1234", true).is_err());

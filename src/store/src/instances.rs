@@ -173,7 +173,11 @@ pub async fn insert(conn: &mut Conn, i: &Instance, groups: &[String]) -> crate::
 }
 
 /// Replaces the instance's security groups.
-pub async fn set_groups(conn: &mut Conn, instance_id: &str, groups: &[String]) -> crate::Result<()> {
+pub async fn set_groups(
+    conn: &mut Conn,
+    instance_id: &str,
+    groups: &[String],
+) -> crate::Result<()> {
     sqlx::query("DELETE FROM instance_security_groups WHERE instance_id = $1")
         .bind(instance_id)
         .execute(&mut *conn)
@@ -356,12 +360,18 @@ pub async fn delete(conn: &mut Conn, id: &str) -> crate::Result<()> {
 }
 
 /// Moves a VSwitch's free-address count by `delta` (an instance took or gave back an address).
-pub async fn adjust_vswitch_free(conn: &mut Conn, vswitch_id: &str, delta: i64) -> crate::Result<()> {
-    sqlx::query("UPDATE vswitches SET available_ip_count = available_ip_count + $2 WHERE vswitch_id = $1")
-        .bind(vswitch_id)
-        .bind(delta)
-        .execute(&mut *conn)
-        .await?;
+pub async fn adjust_vswitch_free(
+    conn: &mut Conn,
+    vswitch_id: &str,
+    delta: i64,
+) -> crate::Result<()> {
+    sqlx::query(
+        "UPDATE vswitches SET available_ip_count = available_ip_count + $2 WHERE vswitch_id = $1",
+    )
+    .bind(vswitch_id)
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -472,7 +482,10 @@ pub async fn list(
     }
     let total = match (
         rows.first(),
-        after.is_none().then(|| total_from_page(offset, limit, page.len())).flatten(),
+        after
+            .is_none()
+            .then(|| total_from_page(offset, limit, page.len()))
+            .flatten(),
     ) {
         (_, Some(t)) => t,
         (Some(first), None) => first.try_get(tag_at + 2)?,
@@ -483,9 +496,11 @@ pub async fn list(
 
 /// Instances with an intent, for the supervisor: (ID, status, intent).
 pub async fn with_intent(conn: &mut Conn) -> crate::Result<Vec<(String, String, String)>> {
-    let rows = sqlx::query("SELECT id, status, intent FROM instances WHERE intent IS NOT NULL ORDER BY seq")
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id, status, intent FROM instances WHERE intent IS NOT NULL ORDER BY seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .collect()

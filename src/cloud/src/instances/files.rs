@@ -200,24 +200,35 @@ mod tests {
         let meta = fs::metadata(&sys).unwrap();
         assert_eq!(meta.len(), GIB);
         // Holes stay holes: far less than 1 GiB allocated.
-        assert!(meta.blocks() * 512 < 16 << 20, "{} bytes allocated", meta.blocks() * 512);
+        assert!(
+            meta.blocks() * 512 < 16 << 20,
+            "{} bytes allocated",
+            meta.blocks() * 512
+        );
         let bytes = fs::read(&sys).unwrap();
         assert_eq!(bytes[0], 7);
         assert_eq!(bytes[(7 << 20) + 5], 9);
         assert_eq!(bytes[3 << 20], 0);
         // The hole-keeping copy on its own, whatever the filesystem can do.
         let copy = d.join("copy.raw");
-        let out = OpenOptions::new().write(true).create_new(true).open(&copy).unwrap();
+        let out = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&copy)
+            .unwrap();
         sparse_copy(&File::open(&img).unwrap(), &out).unwrap();
         assert_eq!(fs::read(&copy).unwrap(), fs::read(&img).unwrap());
         let data = d.join("disks/d-data.raw");
         sparse_file(&data, 20 * GIB).unwrap();
         assert_eq!(fs::metadata(&data).unwrap().len(), 20 * GIB);
-        assert!(sparse_file(&data, GIB).is_err(), "an existing disk is never overwritten");
+        assert!(
+            sparse_file(&data, GIB).is_err(),
+            "an existing disk is never overwritten"
+        );
         let (t, when) = tail(&img, 10).unwrap();
         assert_eq!((t, when.is_some()), (vec![9u8; 10], true));
         assert_eq!(tail(&d.join("none"), 10).unwrap().0, Vec::<u8>::new());
-        remove_all(&[d.clone()]);
+        remove_all(std::slice::from_ref(&d));
         assert!(!d.exists());
     }
 }

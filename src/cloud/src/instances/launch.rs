@@ -115,14 +115,24 @@ pub struct Launch {
     pub dry_run: bool,
 }
 
-fn one_of(param: &str, value: Option<&str>, allowed: &[&str], code: &str, status: u16, default: &str) -> Result<String> {
+fn one_of(
+    param: &str,
+    value: Option<&str>,
+    allowed: &[&str],
+    code: &str,
+    status: u16,
+    default: &str,
+) -> Result<String> {
     match value {
         None => Ok(default.to_string()),
         Some(v) if allowed.contains(&v) => Ok(v.to_string()),
         Some(v) => Err(Error::new(
             status,
             code,
-            format!("The specified parameter \"{param}\" {v:?} is not valid: use one of {}.", allowed.join(", ")),
+            format!(
+                "The specified parameter \"{param}\" {v:?} is not valid: use one of {}.",
+                allowed.join(", ")
+            ),
         )),
     }
 }
@@ -149,8 +159,22 @@ struct BillingPlan {
 }
 
 fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> {
-    let charge = one_of("InstanceChargeType", b.instance_charge_type.as_deref(), &["PrePaid", "PostPaid"], "InvalidInstanceChargeType.NotFound", 404, "PostPaid")?;
-    let internet = one_of("InternetChargeType", b.internet_charge_type.as_deref(), &["PayByBandwidth", "PayByTraffic"], "InvalidInternetChargeType.ValueNotSupported", 400, "PayByTraffic")?;
+    let charge = one_of(
+        "InstanceChargeType",
+        b.instance_charge_type.as_deref(),
+        &["PrePaid", "PostPaid"],
+        "InvalidInstanceChargeType.NotFound",
+        404,
+        "PostPaid",
+    )?;
+    let internet = one_of(
+        "InternetChargeType",
+        b.internet_charge_type.as_deref(),
+        &["PayByBandwidth", "PayByTraffic"],
+        "InvalidInternetChargeType.ValueNotSupported",
+        400,
+        "PayByTraffic",
+    )?;
     let out = b.internet_max_bandwidth_out.unwrap_or(0);
     if !(0..=100).contains(&out) {
         return Err(Error::bad_request("InvalidInternetMaxBandwidthOut.Malformed", format!("The specified parameter InternetMaxBandwidthOut {out} is not valid: 0 to 100 Mbit/s.")));
@@ -160,7 +184,14 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
     if !(1..=in_max).contains(&bw_in) {
         return Err(Error::bad_request("InvalidInternetMaxBandwidthIn.Malformed", format!("The specified parameter InternetMaxBandwidthIn {bw_in} is not valid: 1 to {in_max} Mbit/s with InternetMaxBandwidthOut {out}.")));
     }
-    let unit = one_of("PeriodUnit", b.period_unit.as_deref(), &["Month"], "InvalidPeriodUnit.ValueNotSupported", 400, "Month")?;
+    let unit = one_of(
+        "PeriodUnit",
+        b.period_unit.as_deref(),
+        &["Month"],
+        "InvalidPeriodUnit.ValueNotSupported",
+        400,
+        "Month",
+    )?;
     let months = [1, 2, 3, 6, 12];
     let period = match (charge.as_str(), b.period) {
         ("PrePaid", None) => return Err(Error::bad_request("MissingParamter", "The specified parameter \"Period\" is not null: PrePaid instances need a Period (1, 2, 3, 6 or 12 months).")),
@@ -170,12 +201,24 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
     };
     let auto_renew = b.auto_renew.unwrap_or(false);
     let renew_period = match b.auto_renew_period {
-        Some(p) if !months.contains(&p) => return Err(Error::bad_request("InvalidAutoRenewPeriod.ValueNotSupported", format!("The specified autoRenewPeriod {p} is not valid: use 1, 2, 3, 6 or 12."))),
+        Some(p) if !months.contains(&p) => {
+            return Err(Error::bad_request(
+                "InvalidAutoRenewPeriod.ValueNotSupported",
+                format!("The specified autoRenewPeriod {p} is not valid: use 1, 2, 3, 6 or 12."),
+            ))
+        }
         Some(p) => p,
         None if auto_renew && charge == "PrePaid" => 1,
         None => 0,
     };
-    let spot = one_of("SpotStrategy", b.spot_strategy.as_deref(), &["NoSpot", "SpotWithPriceLimit", "SpotAsPriceGo"], "InvalidSpotStrategy", 400, "NoSpot")?;
+    let spot = one_of(
+        "SpotStrategy",
+        b.spot_strategy.as_deref(),
+        &["NoSpot", "SpotWithPriceLimit", "SpotAsPriceGo"],
+        "InvalidSpotStrategy",
+        400,
+        "NoSpot",
+    )?;
     if spot != "NoSpot" && charge == "PrePaid" {
         return Err(Error::bad_request("InvalidSpotPrepaid", "The specified Spot type is not support PrePay Instance: SpotStrategy needs InstanceChargeType=PostPaid."));
     }
@@ -192,20 +235,65 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
     };
     let duration = b.spot_duration.unwrap_or(1);
     if ![0, 1].contains(&duration) {
-        return Err(Error::bad_request("InvalidSpotDuration", format!("The specified SpotDuration {duration} is not valid: 0 or 1.")));
+        return Err(Error::bad_request(
+            "InvalidSpotDuration",
+            format!("The specified SpotDuration {duration} is not valid: 0 or 1."),
+        ));
     }
-    let interruption = one_of("SpotInterruptionBehavior", b.spot_interruption_behavior.as_deref(), &["Terminate", "Stop"], "InvalidSpotInterruptionBehavior", 400, "Terminate")?;
+    let interruption = one_of(
+        "SpotInterruptionBehavior",
+        b.spot_interruption_behavior.as_deref(),
+        &["Terminate", "Stop"],
+        "InvalidSpotInterruptionBehavior",
+        400,
+        "Terminate",
+    )?;
     if deletion_protection && (charge == "PrePaid" || spot != "NoSpot") {
         return Err(Error::forbidden("InvalidChargeType.ValueNotSupported", "Deletion protection is only valid for postPaid instance, not for prePaid or spot instance."));
     }
-    let io = one_of("IoOptimized", b.io_optimized.as_deref(), &["none", "optimized"], "InvalidIoOptimizedValue.ValueNotSupported", 400, "optimized")?;
+    let io = one_of(
+        "IoOptimized",
+        b.io_optimized.as_deref(),
+        &["none", "optimized"],
+        "InvalidIoOptimizedValue.ValueNotSupported",
+        400,
+        "optimized",
+    )?;
     if io == "none" {
         return Err(Error::forbidden("IoOptimized.NotSupported", "The specified instance type must be an I/O optimized instance: every hearth instance type is (IoOptimized=optimized)."));
     }
-    let credit = one_of("CreditSpecification", b.credit_specification.as_deref(), &["Standard", "Unlimited"], "InvalidParameter.CreditSpecification", 400, "")?;
-    let hardening = one_of("SecurityEnhancementStrategy", b.security_enhancement_strategy.as_deref(), &["Active", "Deactive"], "InvalidParameter", 400, "")?;
-    one_of("Affinity", b.affinity.as_deref(), &["default", "host"], "InvalidParameter.Affinity", 400, "default")?;
-    let tenancy = one_of("Tenancy", b.tenancy.as_deref(), &["default", "host"], "InvalidParameter.Tenancy", 400, "default")?;
+    let credit = one_of(
+        "CreditSpecification",
+        b.credit_specification.as_deref(),
+        &["Standard", "Unlimited"],
+        "InvalidParameter.CreditSpecification",
+        400,
+        "",
+    )?;
+    let hardening = one_of(
+        "SecurityEnhancementStrategy",
+        b.security_enhancement_strategy.as_deref(),
+        &["Active", "Deactive"],
+        "InvalidParameter",
+        400,
+        "",
+    )?;
+    one_of(
+        "Affinity",
+        b.affinity.as_deref(),
+        &["default", "host"],
+        "InvalidParameter.Affinity",
+        400,
+        "default",
+    )?;
+    let tenancy = one_of(
+        "Tenancy",
+        b.tenancy.as_deref(),
+        &["default", "host"],
+        "InvalidParameter.Tenancy",
+        400,
+        "default",
+    )?;
     if tenancy == "host" {
         return Err(Error::bad_request("NoAvaliableDedicatedHost", "There's no enough resource on the specified dedicated host: this host offers no dedicated hosts (Tenancy=host)."));
     }
@@ -216,10 +304,20 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
     }
     if let Some(n) = b.storage_set_partition_number {
         if n < 2 {
-            return Err(Error::forbidden("InvalidParameter.StorageSetPartitionNumber", "Specified parameter StorageSetPartitionNumber is not valid: at least 2."));
+            return Err(Error::forbidden(
+                "InvalidParameter.StorageSetPartitionNumber",
+                "Specified parameter StorageSetPartitionNumber is not valid: at least 2.",
+            ));
         }
     }
-    let criteria = one_of("PrivatePoolOptions.MatchCriteria", b.private_pool_match_criteria.as_deref(), &["Open", "Target", "None"], "InvalidParameter", 400, "None")?;
+    let criteria = one_of(
+        "PrivatePoolOptions.MatchCriteria",
+        b.private_pool_match_criteria.as_deref(),
+        &["Open", "Target", "None"],
+        "InvalidParameter",
+        400,
+        "None",
+    )?;
     if criteria == "Target" {
         return Err(Error::bad_request("MissingParameter.PrivatePoolOptionsId", "The specified PrivatePoolOptions.Id should not be null: Target mode needs a private pool, and this host has none."));
     }
@@ -228,7 +326,10 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
     }
     if let Some(ip) = &b.inner_ip_address {
         if ip.parse::<Ipv4Addr>().is_err() {
-            return Err(Error::bad_request("InvalidInnerIpAddress.Malformed", format!("The specified parameter \"InnerIpAddress\" {ip:?} is not valid.")));
+            return Err(Error::bad_request(
+                "InvalidInnerIpAddress.Malformed",
+                format!("The specified parameter \"InnerIpAddress\" {ip:?} is not valid."),
+            ));
         }
         return Err(Error::bad_request("InvalidInnerIpAddress.Unusable", "The specified InnerIpAddress is already used or not found in usable ip range: InnerIpAddress is for classic-network instances, which this host does not offer; use VSwitchId and PrivateIpAddress."));
     }
@@ -236,7 +337,10 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
         return Err(Error::bad_request("OperationDenied", format!("The specified parameter \"VlanId\" {v:?} is not valid: this host offers no VLANs (classic network).")));
     }
     if let Some(n) = &b.node_controller_id {
-        return Err(Error::bad_request("InvalidNodeControllerId.Malformed", format!("The specified parameter \"NodeControllerId\" {n:?} is not valid.")));
+        return Err(Error::bad_request(
+            "InvalidNodeControllerId.Malformed",
+            format!("The specified parameter \"NodeControllerId\" {n:?} is not valid."),
+        ));
     }
     Ok(BillingPlan {
         instance_charge_type: charge,
@@ -259,15 +363,39 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
 }
 
 /// Checks metadata options; returns (endpoint, tokens, hop limit, tags).
-pub fn check_metadata(m: &MetadataOptions, current: Option<(&str, &str, i64, &str)>) -> Result<(String, String, i64, String)> {
+pub fn check_metadata(
+    m: &MetadataOptions,
+    current: Option<(&str, &str, i64, &str)>,
+) -> Result<(String, String, i64, String)> {
     let (e, t, h, g) = current.unwrap_or(("enabled", "optional", 1, "disabled"));
-    let endpoint = one_of("HttpEndpoint", m.http_endpoint.as_deref(), &["enabled", "disabled"], "InvalidHttpEndpoint.NotSupported", 400, e)?;
-    let tokens = one_of("HttpTokens", m.http_tokens.as_deref(), &["optional", "required"], "InvalidHttpTokens.NotSupported", 400, t)?;
+    let endpoint = one_of(
+        "HttpEndpoint",
+        m.http_endpoint.as_deref(),
+        &["enabled", "disabled"],
+        "InvalidHttpEndpoint.NotSupported",
+        400,
+        e,
+    )?;
+    let tokens = one_of(
+        "HttpTokens",
+        m.http_tokens.as_deref(),
+        &["optional", "required"],
+        "InvalidHttpTokens.NotSupported",
+        400,
+        t,
+    )?;
     let hops = m.http_put_response_hop_limit.unwrap_or(h);
     if !(1..=64).contains(&hops) {
         return Err(Error::bad_request("InvalidHttpPutResponseHopLimit.NotSupported", format!("The specified HttpPutResponseHopLimit {hops} not supported, more than 1 and less than 64 is reasonable.")));
     }
-    let tags = one_of("InstanceMetadataTags", m.instance_metadata_tags.as_deref(), &["enabled", "disabled"], "InvalidParameter", 400, g)?;
+    let tags = one_of(
+        "InstanceMetadataTags",
+        m.instance_metadata_tags.as_deref(),
+        &["enabled", "disabled"],
+        "InvalidParameter",
+        400,
+        g,
+    )?;
     Ok((endpoint, tokens, hops, tags))
 }
 
@@ -304,22 +432,31 @@ struct Plan {
 
 fn check_disk_texts(param: &str, d: &DiskRequest) -> Result<(String, String)> {
     if let Some(name) = &d.name {
-        names::check_name(&format!("{param}.DiskName"), name, "InvalidDiskName.Malformed")?;
+        names::check_name(
+            &format!("{param}.DiskName"),
+            name,
+            "InvalidDiskName.Malformed",
+        )?;
     }
     if let Some(text) = &d.description {
-        names::check_description(&format!("{param}.Description"), text).map_err(|e| {
-            Error::bad_request("InvalidDiskDescription.Malformed", e.message)
-        })?;
+        names::check_description(&format!("{param}.Description"), text)
+            .map_err(|e| Error::bad_request("InvalidDiskDescription.Malformed", e.message))?;
     }
     if d.encrypted == Some(true) {
         return Err(Error::bad_request("InvalidParameter.EncryptedNotSupported", format!("The specified parameter {param}.Encrypted is not supported: this host has no KMS, so disks cannot be encrypted.")));
     }
     if let Some(iops) = d.provisioned_iops {
         if iops < 0 {
-            return Err(Error::invalid_parameter(&format!("{param}.ProvisionedIops"), "a non-negative number"));
+            return Err(Error::invalid_parameter(
+                &format!("{param}.ProvisionedIops"),
+                "a non-negative number",
+            ));
         }
     }
-    Ok((d.name.clone().unwrap_or_default(), d.description.clone().unwrap_or_default()))
+    Ok((
+        d.name.clone().unwrap_or_default(),
+        d.description.clone().unwrap_or_default(),
+    ))
 }
 
 /// UserData limits per action: CreateInstance 32 KiB (seed 001), RunInstances 16 KiB (its seed).
@@ -338,18 +475,30 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
             return Err(e);
         }
     }
-    let image_id = req.image_id.as_deref().ok_or_else(|| Error::missing_parameter("ImageId"))?;
-    let type_id = req.instance_type.as_deref().ok_or_else(|| Error::missing_parameter("InstanceType"))?;
+    let image_id = req
+        .image_id
+        .as_deref()
+        .ok_or_else(|| Error::missing_parameter("ImageId"))?;
+    let type_id = req
+        .instance_type
+        .as_deref()
+        .ok_or_else(|| Error::missing_parameter("InstanceType"))?;
     let itype = catalog::instance_type(&cloud.config, type_id).ok_or_else(|| {
         Error::bad_request("InvalidInstanceType.ValueNotSupported", format!("The specified InstanceType {type_id:?} does not exist or beyond the permitted range: see DescribeInstanceTypes."))
     })?;
     if let Some(z) = &req.zone_id {
         if !cloud.config.zones.iter().any(|zone| &zone.id == z) {
-            return Err(Error::not_found("InvalidZoneId.NotFound", format!("The specified ZoneId {z:?} does not exist.")));
+            return Err(Error::not_found(
+                "InvalidZoneId.NotFound",
+                format!("The specified ZoneId {z:?} does not exist."),
+            ));
         }
     }
     let image = images::image(cloud, image_id)?.ok_or_else(|| {
-        Error::not_found("InvalidImageId.NotFound", format!("The specified ImageId {image_id:?} does not exist: see DescribeImages."))
+        Error::not_found(
+            "InvalidImageId.NotFound",
+            format!("The specified ImageId {image_id:?} does not exist: see DescribeImages."),
+        )
     })?;
     if !image.available {
         return Err(Error::forbidden("OperationDenied.ImageNotValid", format!("The specified Image {image_id:?} is disabled or is deleted: its file is missing from the image store.")));
@@ -357,13 +506,23 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     let windows = image.os_type == "windows";
     // Disks.
     let s = &req.system_disk;
-    let (system_cat, system_size) = rules::system_disk(s.category.as_deref(), s.size, image.size_gib as i64)?;
-    let system_pl = rules::performance_level("SystemDisk.PerformanceLevel", system_cat.name, s.performance_level.as_deref())?;
+    let (system_cat, system_size) =
+        rules::system_disk(s.category.as_deref(), s.size, image.size_gib as i64)?;
+    let system_pl = rules::performance_level(
+        "SystemDisk.PerformanceLevel",
+        system_cat.name,
+        s.performance_level.as_deref(),
+    )?;
     if system_cat.name == "cloud_essd" && system_size < rules::essd_min_gib(&system_pl) {
         return Err(Error::forbidden("OperationDenied.PerformanceLevelNotMatch", format!("The specified SystemDisk.PerformanceLevel {system_pl} and SystemDisk.Size {system_size} do not match: {system_pl} needs at least {} GiB.", rules::essd_min_gib(&system_pl))));
     }
     let (system_name, system_description) = check_disk_texts("SystemDisk", s)?;
-    if req.data_disks.len() > rules::MAX_DATA_DISKS || req.data_disks.iter().any(|(n, _)| *n as usize > rules::MAX_DATA_DISKS) {
+    if req.data_disks.len() > rules::MAX_DATA_DISKS
+        || req
+            .data_disks
+            .iter()
+            .any(|(n, _)| *n as usize > rules::MAX_DATA_DISKS)
+    {
         return Err(Error::bad_request("InstanceDiskNumber.LimitExceed", format!("The total number of specified disk in an instance exceeds: at most {} data disks, DataDisk.1 to DataDisk.{}.", rules::MAX_DATA_DISKS, rules::MAX_DATA_DISKS)));
     }
     let mut data = Vec::new();
@@ -371,7 +530,11 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     for (n, d) in &req.data_disks {
         let param = format!("DataDisk.{n}");
         let category = d.category.as_deref().unwrap_or("cloud_efficiency");
-        let pl = rules::performance_level(&format!("{param}.PerformanceLevel"), category, d.performance_level.as_deref())?;
+        let pl = rules::performance_level(
+            &format!("{param}.PerformanceLevel"),
+            category,
+            d.performance_level.as_deref(),
+        )?;
         let (c, size) = rules::data_disk(*n, d.category.as_deref(), d.size, &pl)?;
         if let Some(dev) = &d.device {
             rules::check_device(*n, dev)?;
@@ -391,11 +554,17 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     // Amount and names.
     let amount = if req.run { req.amount.unwrap_or(1) } else { 1 };
     if !(1..=100).contains(&amount) {
-        return Err(Error::invalid_parameter("Amount", format!("{amount} is outside 1 to 100")));
+        return Err(Error::invalid_parameter(
+            "Amount",
+            format!("{amount} is outside 1 to 100"),
+        ));
     }
     let min_amount = req.min_amount.unwrap_or(amount);
     if !(1..=amount).contains(&min_amount) {
-        return Err(Error::invalid_parameter("MinAmount", format!("{min_amount} must be from 1 to Amount ({amount})")));
+        return Err(Error::invalid_parameter(
+            "MinAmount",
+            format!("{min_amount} must be from 1 to Amount ({amount})"),
+        ));
     }
     let n = amount as usize;
     let names = match &req.instance_name {
@@ -410,12 +579,21 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     };
     let hostnames: Vec<Option<String>> = if !req.host_names.is_empty() {
         if req.host_names.len() != n {
-            return Err(Error::invalid_parameter("HostNames", format!("give one host name per instance ({n}), got {}", req.host_names.len())));
+            return Err(Error::invalid_parameter(
+                "HostNames",
+                format!(
+                    "give one host name per instance ({n}), got {}",
+                    req.host_names.len()
+                ),
+            ));
         }
         req.host_names.iter().cloned().map(Some).collect()
     } else {
         match &req.host_name {
-            Some(h) => rules::name_sequence("HostName", h, n, req.unique_suffix)?.into_iter().map(Some).collect(),
+            Some(h) => rules::name_sequence("HostName", h, n, req.unique_suffix)?
+                .into_iter()
+                .map(Some)
+                .collect(),
             None => vec![None; n],
         }
     };
@@ -427,7 +605,10 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     }
     // Credentials and user data.
     if req.password_inherit && req.password.is_some() {
-        return Err(Error::bad_request("InvalidPasswordParam.Mismatch", "The input password should be null when passwdInherit is true."));
+        return Err(Error::bad_request(
+            "InvalidPasswordParam.Mismatch",
+            "The input password should be null when passwdInherit is true.",
+        ));
     }
     let password_hash = match &req.password {
         Some(p) => {
@@ -437,7 +618,10 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         None => String::new(),
     };
     if windows && req.key_pair_name.is_some() {
-        return Err(Error::forbidden("DependencyViolation.WindowsInstance", "The instance creating is window, cannot use ssh key pair to login."));
+        return Err(Error::forbidden(
+            "DependencyViolation.WindowsInstance",
+            "The instance creating is window, cannot use ssh key pair to login.",
+        ));
     }
     let user_data = match &req.user_data {
         Some(u) => rules::user_data(u, user_data_limit(req.run))?,
@@ -454,20 +638,31 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     }
     // Security groups: SecurityGroupId or SecurityGroupIds.N, not both.
     let groups = match (&req.security_group_id, req.security_group_ids.is_empty()) {
-        (Some(_), false) => return Err(Error::invalid_parameter("SecurityGroupIds", "give SecurityGroupId or SecurityGroupIds.N, not both")),
+        (Some(_), false) => {
+            return Err(Error::invalid_parameter(
+                "SecurityGroupIds",
+                "give SecurityGroupId or SecurityGroupIds.N, not both",
+            ))
+        }
         (Some(g), true) => vec![g.clone()],
         (None, false) => {
             let mut list = req.security_group_ids.clone();
             list.dedup();
             if list.len() > 5 {
-                return Err(Error::invalid_parameter("SecurityGroupIds", "at most 5 security groups"));
+                return Err(Error::invalid_parameter(
+                    "SecurityGroupIds",
+                    "at most 5 security groups",
+                ));
             }
             list
         }
         (None, true) => return Err(Error::missing_parameter("SecurityGroupId")),
     };
     if req.private_ip.is_some() && amount > 1 {
-        return Err(Error::invalid_parameter("PrivateIpAddress", "one address cannot be given to more than one instance: use Amount=1"));
+        return Err(Error::invalid_parameter(
+            "PrivateIpAddress",
+            "one address cannot be given to more than one instance: use Amount=1",
+        ));
     }
     let system = DiskPlan {
         category: system_cat,
@@ -504,9 +699,15 @@ struct Network {
 }
 
 async fn check_network(conn: &mut Conn, req: &Launch, plan: &mut Plan) -> Result<Network> {
-    let vswitch_id = req.vswitch_id.as_deref().ok_or_else(|| Error::missing_parameter("VSwitchId"))?;
+    let vswitch_id = req
+        .vswitch_id
+        .as_deref()
+        .ok_or_else(|| Error::missing_parameter("VSwitchId"))?;
     let vswitch = vswitches::get(conn, vswitch_id).await?.ok_or_else(|| {
-        Error::not_found("InvalidVSwitchId.NotFound", format!("Specified virtual switch {vswitch_id:?} does not exist."))
+        Error::not_found(
+            "InvalidVSwitchId.NotFound",
+            format!("Specified virtual switch {vswitch_id:?} does not exist."),
+        )
     })?;
     if plan.zone_id.is_empty() {
         plan.zone_id = vswitch.zone_id.clone();
@@ -514,9 +715,14 @@ async fn check_network(conn: &mut Conn, req: &Launch, plan: &mut Plan) -> Result
         return Err(Error::bad_request("InvalidParameter.Mismatch", format!("Specified virtual switch {vswitch_id} is not in the specified zone {}: it is in {}.", plan.zone_id, vswitch.zone_id)));
     }
     for g in &plan.groups {
-        let group = security_groups::get_group(conn, &req.region_id, g).await?.ok_or_else(|| {
-            Error::not_found("InvalidSecurityGroupId.NotFound", format!("The specified SecurityGroupId {g:?} does not exist."))
-        })?;
+        let group = security_groups::get_group(conn, &req.region_id, g)
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(
+                    "InvalidSecurityGroupId.NotFound",
+                    format!("The specified SecurityGroupId {g:?} does not exist."),
+                )
+            })?;
         if group.vpc_id != vswitch.vpc_id {
             return Err(Error::bad_request("InvalidParameter.Mismatch", format!("Specified security group {g} and virtual switch {vswitch_id} are not in the same VPC ({} and {}).", if group.vpc_id.is_empty() { "classic" } else { &group.vpc_id }, vswitch.vpc_id)));
         }
@@ -524,15 +730,27 @@ async fn check_network(conn: &mut Conn, req: &Launch, plan: &mut Plan) -> Result
     let block = Cidr::parse(&vswitch.cidr_block).map_err(Error::internal)?;
     if let Some(ip) = &req.private_ip {
         let addr: Ipv4Addr = ip.parse().map_err(|_| {
-            Error::bad_request("InvalidPrivateIpAddress.Malformed", format!("Specified private IP address {ip:?} is invalid."))
+            Error::bad_request(
+                "InvalidPrivateIpAddress.Malformed",
+                format!("Specified private IP address {ip:?} is invalid."),
+            )
         })?;
         let usable = cidr::usable(&block);
-        let inside = usable.is_some_and(|(a, b)| (u32::from(a)..=u32::from(b)).contains(&u32::from(addr)));
+        let inside =
+            usable.is_some_and(|(a, b)| (u32::from(a)..=u32::from(b)).contains(&u32::from(addr)));
         if !inside {
-            let why = if block.contains_addr(u32::from(addr)) { "it is one of the VSwitch's reserved addresses (network, gateway and the last three)" } else { "it is not in the CIDR block of the virtual switch" };
+            let why = if block.contains_addr(u32::from(addr)) {
+                "it is one of the VSwitch's reserved addresses (network, gateway and the last three)"
+            } else {
+                "it is not in the CIDR block of the virtual switch"
+            };
             return Err(Error::bad_request("InvalidPrivateIpAddress", format!("Specified private IP address {addr} cannot be used in {vswitch_id} ({}): {why}.", vswitch.cidr_block)));
         }
-        if store::addresses_in_vswitch(conn, vswitch_id).await?.iter().any(|a| a == ip) {
+        if store::addresses_in_vswitch(conn, vswitch_id)
+            .await?
+            .iter()
+            .any(|a| a == ip)
+        {
             return Err(Error::bad_request("InvalidPrivateIpAddress.Duplicated", format!("Specified private IP address {addr} is duplicated: another instance in {vswitch_id} has it.")));
         }
     }
@@ -570,15 +788,31 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
     let mut tx = cloud.store.write().await?;
     let token = req.client_token.as_ref();
     if let Some(t) = token {
-        if let Some(done) = client_token::replay::<Vec<String>>(&mut tx, action.name(), Some(&t.token), &t.fingerprint).await? {
+        if let Some(done) = client_token::replay::<Vec<String>>(
+            &mut tx,
+            action.name(),
+            Some(&t.token),
+            &t.fingerprint,
+        )
+        .await?
+        {
             return Ok(done);
         }
     }
     let net = check_network(&mut tx, req, &mut plan).await?;
     let public_key = match &req.key_pair_name {
-        Some(name) => Some(store::key_pair_public_key(&mut tx, name).await?.ok_or_else(|| {
-            Error::not_found("InvalidKeyPairName.NotFound", format!("The specified KeyPairName {name:?} does not exist in our records."))
-        })?),
+        Some(name) => Some(
+            store::key_pair_public_key(&mut tx, name)
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found(
+                        "InvalidKeyPairName.NotFound",
+                        format!(
+                            "The specified KeyPairName {name:?} does not exist in our records."
+                        ),
+                    )
+                })?,
+        ),
         None => None,
     };
     let taken = store::addresses_in_vswitch(&mut tx, &net.vswitch.vswitch_id).await?;
@@ -601,7 +835,14 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
     };
     if (addresses.len() as i64) < count {
         if (addresses.len() as i64) < plan.min_amount {
-            return Err(Error::forbidden("QuotaExceeded.PrivateIpAddress", format!("Don't have enough private IPs in this switch: {} has {} free addresses.", net.vswitch.vswitch_id, addresses.len())));
+            return Err(Error::forbidden(
+                "QuotaExceeded.PrivateIpAddress",
+                format!(
+                    "Don't have enough private IPs in this switch: {} has {} free addresses.",
+                    net.vswitch.vswitch_id,
+                    addresses.len()
+                ),
+            ));
         }
         count = addresses.len() as i64;
     }
@@ -609,7 +850,17 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
         return Err(Error::dry_run_passed());
     }
     let mut made: Vec<PathBuf> = Vec::new();
-    let result = create_all(cloud, &mut tx, req, &plan, &net, public_key.as_deref(), &addresses[..count as usize], &mut made).await;
+    let result = create_all(
+        cloud,
+        &mut tx,
+        req,
+        &plan,
+        &net,
+        public_key.as_deref(),
+        &addresses[..count as usize],
+        &mut made,
+    )
+    .await;
     let ids = match result {
         Ok(ids) => ids,
         Err(e) => {
@@ -619,7 +870,10 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
         }
     };
     if let Some(t) = token {
-        if let Err(e) = client_token::remember(&mut tx, action.name(), Some(&t.token), &t.fingerprint, &ids).await {
+        if let Err(e) =
+            client_token::remember(&mut tx, action.name(), Some(&t.token), &t.fingerprint, &ids)
+                .await
+        {
             drop(tx);
             files::remove_all(&made);
             return Err(e);
@@ -652,8 +906,16 @@ async fn create_all(
         let id = ids::new_id("i");
         let mac = unique_mac(tx, &id).await?;
         let hostname = plan.hostnames[i].clone().unwrap_or_else(|| id.clone());
-        let name = if plan.names[i].is_empty() { id.clone() } else { plan.names[i].clone() };
-        let (status, intent) = if req.run { (STATUS_PENDING, Some("start".to_string())) } else { (STATUS_STOPPED, None) };
+        let name = if plan.names[i].is_empty() {
+            id.clone()
+        } else {
+            plan.names[i].clone()
+        };
+        let (status, intent) = if req.run {
+            (STATUS_PENDING, Some("start".to_string()))
+        } else {
+            (STATUS_STOPPED, None)
+        };
         let b = &plan.billing;
         let record = Instance {
             id: id.clone(),
@@ -707,7 +969,10 @@ async fn create_all(
         store_tags::set(tx, store::TAG_TYPE, &id, &req.tags).await?;
         // Disks: records, then files.
         let mut disk_files: Vec<(PathBuf, u64, bool)> = Vec::new();
-        for (index, d) in std::iter::once(&plan.system).chain(plan.data.iter()).enumerate() {
+        for (index, d) in std::iter::once(&plan.system)
+            .chain(plan.data.iter())
+            .enumerate()
+        {
             let disk_id = ids::new_id("d");
             let path = files::disk_path(&cloud.data_dir, &disk_id);
             let disk = Disk {
@@ -724,7 +989,11 @@ async fn create_all(
                 delete_with_instance: d.delete_with_instance,
                 name: d.name.clone(),
                 description: d.description.clone(),
-                image_id: if index == 0 { plan.image.id.clone() } else { String::new() },
+                image_id: if index == 0 {
+                    plan.image.id.clone()
+                } else {
+                    String::new()
+                },
                 path: path.to_string_lossy().into_owned(),
                 status: "In_use".into(),
                 creation_time: now.clone(),
@@ -765,7 +1034,9 @@ async fn create_all(
         })
         .await
         .map_err(Error::internal)?
-        .map_err(|e| Error::internal(format!("the files of instance {id} could not be made: {e}")))?;
+        .map_err(|e| {
+            Error::internal(format!("the files of instance {id} could not be made: {e}"))
+        })?;
         created.push(id);
     }
     Ok(created)
@@ -780,20 +1051,91 @@ mod tests {
         let block = Cidr::parse("192.168.0.0/29").unwrap();
         // /29: .0 network, .1 gateway, .5-.7 reserved: .2, .3, .4 usable.
         let got = free_addresses(&block, &["192.168.0.3".into()], 5);
-        assert_eq!(got, [Ipv4Addr::new(192, 168, 0, 2), Ipv4Addr::new(192, 168, 0, 4)]);
+        assert_eq!(
+            got,
+            [Ipv4Addr::new(192, 168, 0, 2), Ipv4Addr::new(192, 168, 0, 4)]
+        );
     }
 
     #[test]
     fn billing_rules() {
         let ok = check_billing(&Billing::default(), true).unwrap();
-        assert_eq!((ok.instance_charge_type.as_str(), ok.bandwidth_in), ("PostPaid", 10));
+        assert_eq!(
+            (ok.instance_charge_type.as_str(), ok.bandwidth_in),
+            ("PostPaid", 10)
+        );
         let code = |b: Billing, p: bool| check_billing(&b, p).unwrap_err().code;
-        assert_eq!(code(Billing { instance_charge_type: Some("Free".into()), ..Default::default() }, false), "InvalidInstanceChargeType.NotFound");
-        assert_eq!(code(Billing { instance_charge_type: Some("PrePaid".into()), ..Default::default() }, false), "MissingParamter");
-        assert_eq!(code(Billing { instance_charge_type: Some("PrePaid".into()), period: Some(5), ..Default::default() }, false), "InvalidPeriod");
-        assert_eq!(code(Billing { instance_charge_type: Some("PrePaid".into()), period: Some(1), ..Default::default() }, true), "InvalidChargeType.ValueNotSupported");
-        assert_eq!(code(Billing { internet_max_bandwidth_out: Some(101), ..Default::default() }, false), "InvalidInternetMaxBandwidthOut.Malformed");
-        assert_eq!(code(Billing { spot_price_limit: Some("0.1234".into()), ..Default::default() }, false), "InvalidSpotPriceLimit");
-        assert_eq!(code(Billing { spot_strategy: Some("Cheap".into()), ..Default::default() }, false), "InvalidSpotStrategy");
+        assert_eq!(
+            code(
+                Billing {
+                    instance_charge_type: Some("Free".into()),
+                    ..Default::default()
+                },
+                false
+            ),
+            "InvalidInstanceChargeType.NotFound"
+        );
+        assert_eq!(
+            code(
+                Billing {
+                    instance_charge_type: Some("PrePaid".into()),
+                    ..Default::default()
+                },
+                false
+            ),
+            "MissingParamter"
+        );
+        assert_eq!(
+            code(
+                Billing {
+                    instance_charge_type: Some("PrePaid".into()),
+                    period: Some(5),
+                    ..Default::default()
+                },
+                false
+            ),
+            "InvalidPeriod"
+        );
+        assert_eq!(
+            code(
+                Billing {
+                    instance_charge_type: Some("PrePaid".into()),
+                    period: Some(1),
+                    ..Default::default()
+                },
+                true
+            ),
+            "InvalidChargeType.ValueNotSupported"
+        );
+        assert_eq!(
+            code(
+                Billing {
+                    internet_max_bandwidth_out: Some(101),
+                    ..Default::default()
+                },
+                false
+            ),
+            "InvalidInternetMaxBandwidthOut.Malformed"
+        );
+        assert_eq!(
+            code(
+                Billing {
+                    spot_price_limit: Some("0.1234".into()),
+                    ..Default::default()
+                },
+                false
+            ),
+            "InvalidSpotPriceLimit"
+        );
+        assert_eq!(
+            code(
+                Billing {
+                    spot_strategy: Some("Cheap".into()),
+                    ..Default::default()
+                },
+                false
+            ),
+            "InvalidSpotStrategy"
+        );
     }
 }

@@ -7,7 +7,9 @@ use hearth_store::disks as disk_store;
 use hearth_store::instances::{self as store, Instance};
 use hearth_store::Conn;
 
-use super::{capacity, files, not_found, STATUS_RUNNING, STATUS_STARTING, STATUS_STOPPED, STATUS_STOPPING};
+use super::{
+    capacity, files, not_found, STATUS_RUNNING, STATUS_STARTING, STATUS_STOPPED, STATUS_STOPPING,
+};
 use crate::{ids, Cloud, Error, Result};
 
 async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
@@ -54,7 +56,10 @@ pub async fn change(
     cloud.check_region(region_id)?;
     if let Some(m) = stopped_mode {
         if m != "KeepCharging" && m != "StopCharging" {
-            return Err(Error::invalid_parameter("StoppedMode", format!("{m:?} is not KeepCharging or StopCharging")));
+            return Err(Error::invalid_parameter(
+                "StoppedMode",
+                format!("{m:?} is not KeepCharging or StopCharging"),
+            ));
         }
     }
     let mut tx = cloud.store.write().await?;
@@ -81,7 +86,10 @@ pub async fn change(
                 if i.status != STATUS_RUNNING || i.intent.is_some() {
                     return Err(incorrect(&i, "RebootInstance", "Running"));
                 }
-                (STATUS_STOPPING, if force { "force_reboot" } else { "reboot" })
+                (
+                    STATUS_STOPPING,
+                    if force { "force_reboot" } else { "reboot" },
+                )
             }
         };
         plan.push((i, status, intent));
@@ -159,7 +167,11 @@ pub async fn delete(
 
 /// Deletes an instance's records in `tx` and returns the files to remove after commit: the
 /// instance directory and the files of disks released with it. Other disks stay, available.
-async fn remove_records(conn: &mut Conn, cloud: &Cloud, i: &Instance) -> Result<Vec<std::path::PathBuf>> {
+async fn remove_records(
+    conn: &mut Conn,
+    cloud: &Cloud,
+    i: &Instance,
+) -> Result<Vec<std::path::PathBuf>> {
     let mut paths = vec![files::instance_dir(&cloud.data_dir, &i.id)];
     let now = ids::now_utc();
     for d in disk_store::of_instance(conn, &i.id).await? {

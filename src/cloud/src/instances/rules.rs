@@ -141,7 +141,12 @@ fn names(list: &[Category]) -> String {
 }
 
 /// DataDisk.N.Category (default cloud_efficiency) and DataDisk.N.Size within its range.
-pub fn data_disk(n: u32, category: Option<&str>, size: Option<i64>, level: &str) -> Result<(Category, i64)> {
+pub fn data_disk(
+    n: u32,
+    category: Option<&str>,
+    size: Option<i64>,
+    level: &str,
+) -> Result<(Category, i64)> {
     let name = category.unwrap_or("cloud_efficiency");
     let c = DATA_CATEGORIES
         .iter()
@@ -248,7 +253,9 @@ pub fn check_hostname(name: &str, windows: bool) -> Result<()> {
             return Err(bad("Windows host names are 2 to 15 characters"));
         }
         if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(bad("Windows host names contain only letters, digits and '-'"));
+            return Err(bad(
+                "Windows host names contain only letters, digits and '-'",
+            ));
         }
         if name.chars().all(|c| c.is_ascii_digit()) {
             return Err(bad("Windows host names cannot be all digits"));
@@ -261,7 +268,9 @@ pub fn check_hostname(name: &str, windows: bool) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         {
-            return Err(bad("segments contain only letters, digits and '-', separated by '.'"));
+            return Err(bad(
+                "segments contain only letters, digits and '-', separated by '.'",
+            ));
         }
     }
     Ok(())
@@ -270,7 +279,12 @@ pub fn check_hostname(name: &str, windows: bool) -> Result<()> {
 /// Expands a name for `amount` instances (RunInstances): `prefix[begin,width]suffix` numbers
 /// them from `begin` with `width` digits; otherwise, with UniqueSuffix, a 3-digit suffix from
 /// 001 is appended; otherwise every instance gets the same name.
-pub fn name_sequence(param: &str, name: &str, amount: usize, unique_suffix: bool) -> Result<Vec<String>> {
+pub fn name_sequence(
+    param: &str,
+    name: &str,
+    amount: usize,
+    unique_suffix: bool,
+) -> Result<Vec<String>> {
     if let Some((prefix, rest)) = name.split_once('[') {
         if let Some((spec, suffix)) = rest.split_once(']') {
             let bad = || {
@@ -361,21 +375,43 @@ pub fn absent_resource(param: &str, value: &str) -> Option<Error> {
     let field = param.rsplit('.').next().unwrap_or(param);
     let (status, code, what) = match (param, field) {
         ("DedicatedHostId", _) => (400, "InvalidDedicatedHostId.NotFound", "dedicated host"),
-        ("DedicatedHostClusterId", _) => (400, "InvalidDedicatedHostClusterId.NotFound", "dedicated host cluster"),
+        ("DedicatedHostClusterId", _) => (
+            400,
+            "InvalidDedicatedHostClusterId.NotFound",
+            "dedicated host cluster",
+        ),
         ("HpcClusterId", _) => (400, "InvalidHpcClusterId.NotFound", "HPC cluster"),
         ("DeploymentSetId", _) => (400, "InvalidDeploymentSetId.NotFound", "deployment set"),
-        ("LaunchTemplateId" | "LaunchTemplateName", _) => (404, "InvalidLaunchTemplate.NotFound", "launch template"),
+        ("LaunchTemplateId" | "LaunchTemplateName", _) => {
+            (404, "InvalidLaunchTemplate.NotFound", "launch template")
+        }
         ("RamRoleName", _) => (404, "InvalidRamRole.NotFound", "RAM role"),
         ("ClusterId", _) => (404, "InvalidClusterId.NotFound", "cluster"),
         ("StorageSetId", _) => (403, "InvalidParameter.StorageSetId", "storage set"),
         ("PrivatePoolOptions.Id", _) => (400, "Invalid.PrivatePoolOptions.Id", "private pool"),
-        ("ImageFamily", _) => (403, "InvalidImageFamily.MissingAvailableImage", "image family"),
+        ("ImageFamily", _) => (
+            403,
+            "InvalidImageFamily.MissingAvailableImage",
+            "image family",
+        ),
         ("ManagedHostId", _) => (404, "InvalidManagedHostId.NotFound", "managed host"),
-        ("CapacityReservationId", _) => (400, "InvalidCapacityReservationId.NotFound", "capacity reservation"),
+        ("CapacityReservationId", _) => (
+            400,
+            "InvalidCapacityReservationId.NotFound",
+            "capacity reservation",
+        ),
         (_, "SnapshotId") => (404, "InvalidDataDiskSnapshotId.NotFound", "snapshot"),
         (_, "KMSKeyId") => (404, "InvalidParameter.KMSKeyId.NotFound", "KMS key"),
-        (_, "StorageClusterId") => (404, "InvalidStorageClusterId.NotExist", "dedicated block storage cluster"),
-        (_, "AutoSnapshotPolicyId") => (404, "InvalidAutoSnapshotPolicyId.NotFound", "automatic snapshot policy"),
+        (_, "StorageClusterId") => (
+            404,
+            "InvalidStorageClusterId.NotExist",
+            "dedicated block storage cluster",
+        ),
+        (_, "AutoSnapshotPolicyId") => (
+            404,
+            "InvalidAutoSnapshotPolicyId.NotFound",
+            "automatic snapshot policy",
+        ),
         _ => return None,
     };
     Some(Error::new(
@@ -396,32 +432,72 @@ mod tests {
 
     #[test]
     fn system_disk_sizes() {
-        assert_eq!(system_disk(None, None, 1).unwrap(), (SYSTEM_CATEGORIES[1], 40));
+        assert_eq!(
+            system_disk(None, None, 1).unwrap(),
+            (SYSTEM_CATEGORIES[1], 40)
+        );
         assert_eq!(system_disk(None, None, 60).unwrap().1, 60);
         assert_eq!(system_disk(Some("cloud"), Some(500), 1).unwrap().1, 500);
-        assert_eq!(code(system_disk(Some("cloud"), Some(501), 1)), ("InvalidSystemDiskSize.MoreThanMaxSize".into(), 404));
-        assert_eq!(system_disk(Some("cloud_essd"), Some(2048), 1).unwrap().1, 2048);
-        assert_eq!(code(system_disk(None, Some(2049), 1)).0, "InvalidSystemDiskSize.MoreThanMaxSize");
-        assert_eq!(code(system_disk(None, Some(19), 1)), ("InvalidSystemDiskSize.LessThanMinSize".into(), 404));
-        assert_eq!(code(system_disk(None, Some(30), 50)), ("InvalidSystemDiskSize.LessThanImageSize".into(), 404));
-        assert_eq!(code(system_disk(Some("floppy"), None, 1)), ("InvalidSystemDiskCategory.ValueNotSupported".into(), 400));
-        assert_eq!(code(system_disk(Some("cloud_essd_entry"), None, 1)), ("InvalidDiskCategory.NotSupported".into(), 403));
+        assert_eq!(
+            code(system_disk(Some("cloud"), Some(501), 1)),
+            ("InvalidSystemDiskSize.MoreThanMaxSize".into(), 404)
+        );
+        assert_eq!(
+            system_disk(Some("cloud_essd"), Some(2048), 1).unwrap().1,
+            2048
+        );
+        assert_eq!(
+            code(system_disk(None, Some(2049), 1)).0,
+            "InvalidSystemDiskSize.MoreThanMaxSize"
+        );
+        assert_eq!(
+            code(system_disk(None, Some(19), 1)),
+            ("InvalidSystemDiskSize.LessThanMinSize".into(), 404)
+        );
+        assert_eq!(
+            code(system_disk(None, Some(30), 50)),
+            ("InvalidSystemDiskSize.LessThanImageSize".into(), 404)
+        );
+        assert_eq!(
+            code(system_disk(Some("floppy"), None, 1)),
+            ("InvalidSystemDiskCategory.ValueNotSupported".into(), 400)
+        );
+        assert_eq!(
+            code(system_disk(Some("cloud_essd_entry"), None, 1)),
+            ("InvalidDiskCategory.NotSupported".into(), 403)
+        );
     }
 
     #[test]
     fn data_disk_ranges() {
         let ok = |c: &str, s: i64| data_disk(1, Some(c), Some(s), "PL1").is_ok();
-        let bad = |c: &str, s: i64| code(data_disk(1, Some(c), Some(s), "PL1")).0 == "InvalidDataDiskSize.ValueNotSupported";
+        let bad = |c: &str, s: i64| {
+            code(data_disk(1, Some(c), Some(s), "PL1")).0 == "InvalidDataDiskSize.ValueNotSupported"
+        };
         assert!(ok("cloud", 5) && ok("cloud", 2000) && bad("cloud", 4) && bad("cloud", 2001));
         for c in ["cloud_efficiency", "cloud_ssd"] {
-            assert!(ok(c, 20) && ok(c, 32768) && bad(c, 19) && bad(c, 32769), "{c}");
+            assert!(
+                ok(c, 20) && ok(c, 32768) && bad(c, 19) && bad(c, 32769),
+                "{c}"
+            );
         }
         assert!(ok("cloud_essd", 20) && ok("cloud_essd", 65536) && bad("cloud_essd", 65537));
-        assert!(ok("ephemeral_ssd", 5) && ok("ephemeral_ssd", 800) && bad("ephemeral_ssd", 801) && bad("ephemeral_ssd", 4));
+        assert!(
+            ok("ephemeral_ssd", 5)
+                && ok("ephemeral_ssd", 800)
+                && bad("ephemeral_ssd", 801)
+                && bad("ephemeral_ssd", 4)
+        );
         assert!(data_disk(1, Some("cloud_essd"), Some(1), "PL0").is_ok());
-        assert_eq!(code(data_disk(1, Some("cloud_essd"), Some(100), "PL2")), ("OperationDenied.PerformanceLevelNotMatch".into(), 403));
+        assert_eq!(
+            code(data_disk(1, Some("cloud_essd"), Some(100), "PL2")),
+            ("OperationDenied.PerformanceLevelNotMatch".into(), 403)
+        );
         assert_eq!(code(data_disk(2, None, None, "")).0, "MissingParameter");
-        assert_eq!(code(data_disk(1, Some("tape"), Some(10), "")).0, "InvalidDataDiskCategory.ValueNotSupported");
+        assert_eq!(
+            code(data_disk(1, Some("tape"), Some(10), "")).0,
+            "InvalidDataDiskCategory.ValueNotSupported"
+        );
         assert_eq!(performance_level("P", "cloud_essd", None).unwrap(), "PL1");
         assert!(performance_level("P", "cloud_ssd", Some("PL1")).is_err());
         assert!(performance_level("P", "cloud_essd", Some("PL9")).is_err());
@@ -429,10 +505,39 @@ mod tests {
 
     #[test]
     fn local_ssd_rules() {
-        assert!(local_ssd("ephemeral_ssd", &[(1, "ephemeral_ssd", 800, None), (2, "ephemeral_ssd", 224, Some(true))]).is_ok());
-        assert_eq!(code(local_ssd("ephemeral_ssd", &[(1, "ephemeral_ssd", 800, None), (2, "ephemeral_ssd", 225, None)])), ("InstanceDiskCategoryLimitExceed".into(), 403));
-        assert_eq!(code(local_ssd("cloud_efficiency", &[(1, "ephemeral_ssd", 10, None)])), ("InvalidDiskCategory.Mismatch".into(), 403));
-        assert_eq!(code(local_ssd("ephemeral_ssd", &[(1, "ephemeral_ssd", 10, Some(false))])).0, "DeleteWithInstance.Conflict");
+        assert!(local_ssd(
+            "ephemeral_ssd",
+            &[
+                (1, "ephemeral_ssd", 800, None),
+                (2, "ephemeral_ssd", 224, Some(true))
+            ]
+        )
+        .is_ok());
+        assert_eq!(
+            code(local_ssd(
+                "ephemeral_ssd",
+                &[
+                    (1, "ephemeral_ssd", 800, None),
+                    (2, "ephemeral_ssd", 225, None)
+                ]
+            )),
+            ("InstanceDiskCategoryLimitExceed".into(), 403)
+        );
+        assert_eq!(
+            code(local_ssd(
+                "cloud_efficiency",
+                &[(1, "ephemeral_ssd", 10, None)]
+            )),
+            ("InvalidDiskCategory.Mismatch".into(), 403)
+        );
+        assert_eq!(
+            code(local_ssd(
+                "ephemeral_ssd",
+                &[(1, "ephemeral_ssd", 10, Some(false))]
+            ))
+            .0,
+            "DeleteWithInstance.Conflict"
+        );
         // Cloud data disks next to a local-SSD system disk are fine.
         assert!(local_ssd("ephemeral_ssd", &[(1, "cloud_ssd", 10, Some(false))]).is_ok());
     }
@@ -442,8 +547,22 @@ mod tests {
         for ok in ["web-1", "a.b.c", "Ab", &"a".repeat(64)] {
             assert!(check_hostname(ok, false).is_ok(), "{ok}");
         }
-        for bad in ["a", "-ab", "ab-", ".ab", "a..b", "a.-b", "a_b", "a b", &"a".repeat(65)] {
-            assert_eq!(code(check_hostname(bad, false)), ("InvalidHostName.Malformed".into(), 400), "{bad}");
+        for bad in [
+            "a",
+            "-ab",
+            "ab-",
+            ".ab",
+            "a..b",
+            "a.-b",
+            "a_b",
+            "a b",
+            &"a".repeat(65),
+        ] {
+            assert_eq!(
+                code(check_hostname(bad, false)),
+                ("InvalidHostName.Malformed".into(), 400),
+                "{bad}"
+            );
         }
         assert!(check_hostname("web-01", true).is_ok());
         for bad in ["12345", "a.b", &"a".repeat(16)] {
@@ -453,9 +572,18 @@ mod tests {
 
     #[test]
     fn sequences() {
-        assert_eq!(name_sequence("N", "k8s-node-[1,4]-x", 2, false).unwrap(), ["k8s-node-0001-x", "k8s-node-0002-x"]);
-        assert_eq!(name_sequence("N", "instance-[99,3]-test", 2, false).unwrap(), ["instance-099-test", "instance-100-test"]);
-        assert_eq!(name_sequence("N", "web", 3, true).unwrap(), ["web001", "web002", "web003"]);
+        assert_eq!(
+            name_sequence("N", "k8s-node-[1,4]-x", 2, false).unwrap(),
+            ["k8s-node-0001-x", "k8s-node-0002-x"]
+        );
+        assert_eq!(
+            name_sequence("N", "instance-[99,3]-test", 2, false).unwrap(),
+            ["instance-099-test", "instance-100-test"]
+        );
+        assert_eq!(
+            name_sequence("N", "web", 3, true).unwrap(),
+            ["web001", "web002", "web003"]
+        );
         assert_eq!(name_sequence("N", "web", 2, false).unwrap(), ["web", "web"]);
         assert_eq!(name_sequence("N", "web", 1, true).unwrap(), ["web"]);
         assert!(name_sequence("N", "a[1,7]", 1, false).is_err());
@@ -465,20 +593,35 @@ mod tests {
     #[test]
     fn user_data_rules() {
         assert_eq!(user_data("ZWNobyBoaQ==", 16 * 1024).unwrap(), b"echo hi");
-        assert_eq!(code(user_data("not base64!", 100)), ("InvalidUserData.Base64FormatInvalid".into(), 403));
+        assert_eq!(
+            code(user_data("not base64!", 100)),
+            ("InvalidUserData.Base64FormatInvalid".into(), 403)
+        );
         let big = base64::engine::general_purpose::STANDARD.encode(vec![b'a'; 16 * 1024 + 1]);
-        assert_eq!(code(user_data(&big, 16 * 1024)), ("InvalidUserData.SizeExceeded".into(), 400));
+        assert_eq!(
+            code(user_data(&big, 16 * 1024)),
+            ("InvalidUserData.SizeExceeded".into(), 400)
+        );
     }
 
     #[test]
     fn release_window() {
         use chrono::TimeZone;
         let now = chrono::Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        assert_eq!(auto_release_time("2026-01-01T01:00:59Z", now).unwrap(), "2026-01-01T01:00:00Z");
-        assert_eq!(auto_release_time("2026-01-01T01:00Z", now).unwrap(), "2026-01-01T01:00:00Z");
+        assert_eq!(
+            auto_release_time("2026-01-01T01:00:59Z", now).unwrap(),
+            "2026-01-01T01:00:00Z"
+        );
+        assert_eq!(
+            auto_release_time("2026-01-01T01:00Z", now).unwrap(),
+            "2026-01-01T01:00:00Z"
+        );
         assert!(auto_release_time("2026-01-01T00:10:00Z", now).is_err());
         assert!(auto_release_time("2030-01-01T00:00:00Z", now).is_err());
-        assert_eq!(code(auto_release_time("tomorrow", now)), ("InvalidAutoReleaseTime.Malformed".into(), 400));
+        assert_eq!(
+            code(auto_release_time("tomorrow", now)),
+            ("InvalidAutoReleaseTime.Malformed".into(), 400)
+        );
     }
 
     #[test]
@@ -496,8 +639,16 @@ mod tests {
     #[test]
     fn absent_resources() {
         let e = absent_resource("DedicatedHostId", "dh-1").unwrap();
-        assert_eq!((e.code.as_str(), e.status), ("InvalidDedicatedHostId.NotFound", 400));
-        assert_eq!(absent_resource("DataDisk.3.SnapshotId", "s-1").unwrap().code, "InvalidDataDiskSnapshotId.NotFound");
+        assert_eq!(
+            (e.code.as_str(), e.status),
+            ("InvalidDedicatedHostId.NotFound", 400)
+        );
+        assert_eq!(
+            absent_resource("DataDisk.3.SnapshotId", "s-1")
+                .unwrap()
+                .code,
+            "InvalidDataDiskSnapshotId.NotFound"
+        );
         assert!(absent_resource("InstanceName", "x").is_none());
     }
 }

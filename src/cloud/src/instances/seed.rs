@@ -82,8 +82,8 @@ pub fn user_and_vendor_data(s: &Seed) -> (Vec<u8>, Option<Vec<u8>>) {
         return (s.user_data.clone(), None);
     }
     let text = std::str::from_utf8(&s.user_data).ok();
-    let is_cloud_config = s.user_data.is_empty()
-        || text.is_some_and(|t| t.starts_with("#cloud-config"));
+    let is_cloud_config =
+        s.user_data.is_empty() || text.is_some_and(|t| t.starts_with("#cloud-config"));
     if is_cloud_config {
         let doc = text.unwrap_or_default();
         let mut out = if doc.is_empty() {
@@ -160,7 +160,10 @@ mod tests {
     #[test]
     fn documents() {
         let s = seed("", false, false);
-        assert_eq!(meta_data(&s), "instance-id: \"i-abc\"\nlocal-hostname: \"web-1\"\n");
+        assert_eq!(
+            meta_data(&s),
+            "instance-id: \"i-abc\"\nlocal-hostname: \"web-1\"\n"
+        );
         let net = network_config(&s);
         assert!(net.contains("macaddress: \"00:16:3e:01:02:03\""));
         assert!(net.contains("- 172.16.0.5/24\n    gateway4: 172.16.0.1\n"));
@@ -172,10 +175,18 @@ mod tests {
         // No user data: a cloud-config of our own.
         let (u, v) = user_and_vendor_data(&seed("", true, true));
         let u = String::from_utf8(u).unwrap();
-        assert!(u.starts_with("#cloud-config\n") && u.contains("ssh_authorized_keys:\n  - \"ssh-ed25519 AAAAC3Nza k@h\""), "{u}");
+        assert!(
+            u.starts_with("#cloud-config\n")
+                && u.contains("ssh_authorized_keys:\n  - \"ssh-ed25519 AAAAC3Nza k@h\""),
+            "{u}"
+        );
         assert!(u.contains("password: \"$6$salt$hash\"") && v.is_none());
         // The user's cloud-config keeps its own keys; ours go to vendor-data.
-        let (u, v) = user_and_vendor_data(&seed("#cloud-config\nssh_authorized_keys:\n  - mine\nruncmd: [ls]", true, true));
+        let (u, v) = user_and_vendor_data(&seed(
+            "#cloud-config\nssh_authorized_keys:\n  - mine\nruncmd: [ls]",
+            true,
+            true,
+        ));
         let u = String::from_utf8(u).unwrap();
         assert_eq!(u.matches("ssh_authorized_keys").count(), 1, "{u}");
         assert!(u.contains("runcmd: [ls]\n") && u.contains("chpasswd:"));
@@ -183,7 +194,9 @@ mod tests {
         // A script stays as it is.
         let (u, v) = user_and_vendor_data(&seed("#!/bin/sh\necho hi\n", true, false));
         assert_eq!(u, b"#!/bin/sh\necho hi\n");
-        assert!(String::from_utf8(v.unwrap()).unwrap().starts_with("#cloud-config\nssh_authorized_keys:"));
+        assert!(String::from_utf8(v.unwrap())
+            .unwrap()
+            .starts_with("#cloud-config\nssh_authorized_keys:"));
         assert!(meta_data(&seed("", true, false)).contains("public-keys:\n  - \"ssh-ed25519"));
     }
 

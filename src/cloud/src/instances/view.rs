@@ -17,8 +17,8 @@ use crate::tags::Tag;
 use crate::{names, password, Cloud, Error, Result};
 
 pub use hearth_store::disks::{Disk, Filter as DiskFilter};
-pub use hearth_store::instances::Instance;
 pub use hearth_store::instances::Filter;
+pub use hearth_store::instances::Instance;
 
 /// How a listing pages: numbered pages, or a NextToken cursor (the last `seq` of a page).
 #[derive(Debug, Clone, Copy)]
@@ -52,7 +52,12 @@ pub fn parse_next_token(token: &str) -> Result<i64> {
 
 /// A page of instances: the page with its tags and total in one query, the page's security
 /// groups in a second (never one query per instance).
-pub async fn describe(cloud: &Cloud, filter: &Filter, paging: Paging, dry_run: bool) -> Result<Listing> {
+pub async fn describe(
+    cloud: &Cloud,
+    filter: &Filter,
+    paging: Paging,
+    dry_run: bool,
+) -> Result<Listing> {
     cloud.check_region(&filter.region_id)?;
     if dry_run {
         return Err(Error::dry_run_passed());
@@ -67,7 +72,10 @@ pub async fn describe(cloud: &Cloud, filter: &Filter, paging: Paging, dry_run: b
     if let Some(cap) = cap {
         if rows.len() > cap {
             rows.truncate(cap);
-            next_token = rows.last().map(|(seq, _, _)| seq.to_string()).unwrap_or_default();
+            next_token = rows
+                .last()
+                .map(|(seq, _, _)| seq.to_string())
+                .unwrap_or_default();
         }
     }
     let ids: Vec<String> = rows.iter().map(|(_, i, _)| i.id.clone()).collect();
@@ -98,7 +106,11 @@ async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
 }
 
 /// One instance with its security groups.
-pub async fn attribute(cloud: &Cloud, region_id: Option<&str>, id: &str) -> Result<(Instance, Vec<String>)> {
+pub async fn attribute(
+    cloud: &Cloud,
+    region_id: Option<&str>,
+    id: &str,
+) -> Result<(Instance, Vec<String>)> {
     let region = region_id.unwrap_or(&cloud.config.region.id).to_string();
     cloud.check_region(&region)?;
     let mut conn = cloud.store.pool().acquire().await?;
@@ -129,13 +141,24 @@ pub async fn console_output(cloud: &Cloud, region_id: &str, id: &str) -> Result<
         .map_err(Error::internal)?
         .map_err(|e| Error::internal(format!("the console log cannot be read: {e}")))?;
     let when = when
-        .map(|t| chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        })
         .unwrap_or_default();
-    Ok((base64::engine::general_purpose::STANDARD.encode(bytes), when))
+    Ok((
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+        when,
+    ))
 }
 
 /// A page of disks with their tags.
-pub async fn disks(cloud: &Cloud, filter: &DiskFilter, page: Page) -> Result<(i64, Vec<(Disk, Vec<Tag>)>)> {
+pub async fn disks(
+    cloud: &Cloud,
+    filter: &DiskFilter,
+    page: Page,
+) -> Result<(i64, Vec<(Disk, Vec<Tag>)>)> {
     cloud.check_region(&filter.region_id)?;
     let mut conn = cloud.store.pool().acquire().await?;
     Ok(disk_store::list(&mut conn, filter, page.offset(), page.limit()).await?)
@@ -167,7 +190,12 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
     }
     if let Some(c) = &m.credit_specification {
         if c != "Standard" && c != "Unlimited" {
-            return Err(Error::bad_request("InvalidParameter.CreditSpecification", format!("The specified CreditSpecification {c:?} is not valid: Standard or Unlimited.")));
+            return Err(Error::bad_request(
+                "InvalidParameter.CreditSpecification",
+                format!(
+                    "The specified CreditSpecification {c:?} is not valid: Standard or Unlimited."
+                ),
+            ));
         }
     }
     let mut tx = cloud.store.write().await?;
@@ -192,14 +220,28 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
         let mut groups = m.security_group_ids.clone();
         groups.dedup();
         if groups.len() > 5 {
-            return Err(Error::invalid_parameter("SecurityGroupIds", "at most 5 security groups"));
+            return Err(Error::invalid_parameter(
+                "SecurityGroupIds",
+                "at most 5 security groups",
+            ));
         }
         for g in &groups {
-            let group = security_groups::get_group(&mut tx, region_id, g).await?.ok_or_else(|| {
-                Error::not_found("InvalidSecurityGroupId.NotFound", format!("The specified SecurityGroupId {g:?} does not exist."))
-            })?;
+            let group = security_groups::get_group(&mut tx, region_id, g)
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found(
+                        "InvalidSecurityGroupId.NotFound",
+                        format!("The specified SecurityGroupId {g:?} does not exist."),
+                    )
+                })?;
             if group.vpc_id != i.vpc_id {
-                return Err(Error::bad_request("InvalidParameter.Mismatch", format!("Specified security group {g} is not in the VPC of {id} ({}).", i.vpc_id)));
+                return Err(Error::bad_request(
+                    "InvalidParameter.Mismatch",
+                    format!(
+                        "Specified security group {g} is not in the VPC of {id} ({}).",
+                        i.vpc_id
+                    ),
+                ));
             }
         }
         store::set_groups(&mut tx, id, &groups).await?;
@@ -239,9 +281,9 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
 
 /// Rewrites an instance's seed volume from its record.
 async fn write_seed(cloud: &Cloud, conn: &mut Conn, i: &Instance) -> Result<()> {
-    let vswitch = vswitches::get(conn, &i.vswitch_id)
-        .await?
-        .ok_or_else(|| Error::internal(format!("the VSwitch {} of {} is gone", i.vswitch_id, i.id)))?;
+    let vswitch = vswitches::get(conn, &i.vswitch_id).await?.ok_or_else(|| {
+        Error::internal(format!("the VSwitch {} of {} is gone", i.vswitch_id, i.id))
+    })?;
     let block = Cidr::parse(&vswitch.cidr_block).map_err(Error::internal)?;
     let public_key = if i.key_pair_name.is_empty() {
         None
@@ -255,7 +297,11 @@ async fn write_seed(cloud: &Cloud, conn: &mut Conn, i: &Instance) -> Result<()> 
         address: i.private_ip.parse().map_err(Error::internal)?,
         prefix: block.prefix(),
         gateway: cidr::gateway(&block),
-        user_data: if i.user_data.is_empty() { Vec::new() } else { rules::user_data(&i.user_data, usize::MAX)? },
+        user_data: if i.user_data.is_empty() {
+            Vec::new()
+        } else {
+            rules::user_data(&i.user_data, usize::MAX)?
+        },
         public_key,
         password_hash: (!i.password_hash.is_empty()).then(|| i.password_hash.clone()),
     };
@@ -270,11 +316,24 @@ async fn write_seed(cloud: &Cloud, conn: &mut Conn, i: &Instance) -> Result<()> 
 }
 
 /// ModifyInstanceMetadataOptions.
-pub async fn modify_metadata(cloud: &Cloud, region_id: &str, id: &str, m: &MetadataOptions) -> Result<()> {
+pub async fn modify_metadata(
+    cloud: &Cloud,
+    region_id: &str,
+    id: &str,
+    m: &MetadataOptions,
+) -> Result<()> {
     cloud.check_region(region_id)?;
     let mut tx = cloud.store.write().await?;
     let mut i = find(&mut tx, region_id, id).await?;
-    let (e, t, h, g) = check_metadata(m, Some((&i.http_endpoint, &i.http_tokens, i.http_put_hop_limit, &i.metadata_tags)))?;
+    let (e, t, h, g) = check_metadata(
+        m,
+        Some((
+            &i.http_endpoint,
+            &i.http_tokens,
+            i.http_put_hop_limit,
+            &i.metadata_tags,
+        )),
+    )?;
     i.http_endpoint = e;
     i.http_tokens = t;
     i.http_put_hop_limit = h;

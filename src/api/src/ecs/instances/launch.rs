@@ -65,7 +65,10 @@ impl Fields<'_> {
         match self.opt(field) {
             None => Ok(None),
             Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                Error::invalid_parameter(&self.name(field), format!("expected an integer, got {v:?}"))
+                Error::invalid_parameter(
+                    &self.name(field),
+                    format!("expected an integer, got {v:?}"),
+                )
             }),
         }
     }
@@ -75,7 +78,10 @@ impl Fields<'_> {
             None => Ok(None),
             Some(v) if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
             Some(v) if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
-            Some(v) => Err(Error::invalid_parameter(&self.name(field), format!("expected true or false, got {v:?}"))),
+            Some(v) => Err(Error::invalid_parameter(
+                &self.name(field),
+                format!("expected true or false, got {v:?}"),
+            )),
         }
     }
 }
@@ -99,12 +105,20 @@ const DISK_FIELDS: &[&str] = &[
 ];
 
 /// Fields that name resources hearth does not have: collected for the cloud's NotFound codes.
-const ABSENT_DISK_FIELDS: &[&str] = &["SnapshotId", "KMSKeyId", "StorageClusterId", "AutoSnapshotPolicyId"];
+const ABSENT_DISK_FIELDS: &[&str] = &[
+    "SnapshotId",
+    "KMSKeyId",
+    "StorageClusterId",
+    "AutoSnapshotPolicyId",
+];
 
 fn disk(f: &Fields, absent: &mut Vec<(String, String)>) -> Result<DiskRequest> {
     for key in f.map.keys() {
         if !DISK_FIELDS.contains(&key.as_str()) {
-            return Err(Error::invalid_parameter(&f.name(key), format!("unknown field: use one of {}", DISK_FIELDS.join(", "))));
+            return Err(Error::invalid_parameter(
+                &f.name(key),
+                format!("unknown field: use one of {}", DISK_FIELDS.join(", ")),
+            ));
         }
     }
     for field in ABSENT_DISK_FIELDS {
@@ -113,7 +127,13 @@ fn disk(f: &Fields, absent: &mut Vec<(String, String)>) -> Result<DiskRequest> {
         }
     }
     if let Some(v) = f.opt("EncryptAlgorithm") {
-        return Err(Error::bad_request("InvalidEncryptAlgorithm", format!("The specified parameter {} {v:?} is not valid: this host cannot encrypt disks.", f.name("EncryptAlgorithm"))));
+        return Err(Error::bad_request(
+            "InvalidEncryptAlgorithm",
+            format!(
+                "The specified parameter {} {v:?} is not valid: this host cannot encrypt disks.",
+                f.name("EncryptAlgorithm")
+            ),
+        ));
     }
     Ok(DiskRequest {
         category: f.opt("Category"),
@@ -147,8 +167,15 @@ const ABSENT: &[&str] = &[
 /// Features hearth does not offer, refused rather than ignored.
 fn refuse_unsupported(p: &Params) -> Result<()> {
     for prefix in ["NetworkInterface.", "Ipv6Address.", "Arn."] {
-        if let Some((k, _)) = p.iter().find(|(k, v)| k.starts_with(prefix) && !v.is_empty()) {
-            let code = if prefix == "Arn." { "InvalidParameter.Arns" } else { "InvalidParameter" };
+        if let Some((k, _)) = p
+            .iter()
+            .find(|(k, v)| k.starts_with(prefix) && !v.is_empty())
+        {
+            let code = if prefix == "Arn." {
+                "InvalidParameter.Arns"
+            } else {
+                "InvalidParameter"
+            };
             return Err(Error::bad_request(code, format!("The specified parameter {k:?} is not supported: this host gives each instance one primary IPv4 network interface.")));
         }
     }
@@ -170,18 +197,36 @@ pub fn decode(p: &Params, run: bool) -> Result<Launch> {
         .collect();
     if let Some(family) = p.opt("ImageFamily") {
         if p.opt("ImageId").is_some() {
-            return Err(Error::bad_request("UnexpectedImageFamily.ImageIdSupplied", "The input parameter ImageFamily must be null when image id is set."));
+            return Err(Error::bad_request(
+                "UnexpectedImageFamily.ImageIdSupplied",
+                "The input parameter ImageFamily must be null when image id is set.",
+            ));
         }
         absent.push(("ImageFamily".into(), family.into()));
     }
     let system_map: BTreeMap<String, String> = p
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("SystemDisk.").map(|f| (f.to_string(), v.to_string())))
+        .filter_map(|(k, v)| {
+            k.strip_prefix("SystemDisk.")
+                .map(|f| (f.to_string(), v.to_string()))
+        })
         .collect();
-    let system_disk = disk(&Fields { prefix: "SystemDisk".into(), map: &system_map }, &mut absent)?;
+    let system_disk = disk(
+        &Fields {
+            prefix: "SystemDisk".into(),
+            map: &system_map,
+        },
+        &mut absent,
+    )?;
     let mut data_disks = Vec::new();
     for (n, map) in p.objects("DataDisk")? {
-        let d = disk(&Fields { prefix: format!("DataDisk.{n}"), map: &map }, &mut absent)?;
+        let d = disk(
+            &Fields {
+                prefix: format!("DataDisk.{n}"),
+                map: &map,
+            },
+            &mut absent,
+        )?;
         data_disks.push((n, d));
     }
     let billing = Billing {

@@ -7,7 +7,9 @@ mod launch;
 
 use std::collections::HashMap;
 
-use hearth_cloud::instances::view::{self, Disk, DiskFilter, Filter, Instance, Listed, Modify, Paging};
+use hearth_cloud::instances::view::{
+    self, Disk, DiskFilter, Filter, Instance, Listed, Modify, Paging,
+};
 use hearth_cloud::instances::{self, Change, MetadataOptions, Transition};
 use hearth_cloud::paging::Page;
 use hearth_cloud::tags::Tag;
@@ -87,7 +89,8 @@ fn stop(p: &Params) -> Result<Change> {
 
 fn reboot(p: &Params) -> Result<Change> {
     Ok(Change::Reboot {
-        force: p.boolean("ForceStop")?.unwrap_or(false) || p.boolean("ForceReboot")?.unwrap_or(false),
+        force: p.boolean("ForceStop")?.unwrap_or(false)
+            || p.boolean("ForceReboot")?.unwrap_or(false),
     })
 }
 
@@ -95,7 +98,15 @@ fn reboot(p: &Params) -> Result<Change> {
 async fn one(cloud: &Cloud, p: &Params, change: Change) -> Result<Value> {
     let region_id = region(cloud, p, false)?;
     let id = p.required("InstanceId")?.to_string();
-    instances::change(cloud, &region_id, &[id], change, p.opt("StoppedMode"), dry_run(p)?).await?;
+    instances::change(
+        cloud,
+        &region_id,
+        &[id],
+        change,
+        p.opt("StoppedMode"),
+        dry_run(p)?,
+    )
+    .await?;
     Ok(json!({}))
 }
 
@@ -105,7 +116,10 @@ fn instance_ids(p: &Params) -> Result<Vec<String>> {
         return Err(Error::missing_parameter("InstanceId.N"));
     }
     if ids.len() > 100 {
-        return Err(Error::invalid_parameter("InstanceId.N", "at most 100 instances"));
+        return Err(Error::invalid_parameter(
+            "InstanceId.N",
+            "at most 100 instances",
+        ));
     }
     Ok(ids)
 }
@@ -123,7 +137,9 @@ fn transition_json(t: &Transition) -> Value {
 async fn many(cloud: &Cloud, p: &Params, change: Change) -> Result<Value> {
     let region_id = p.required("RegionId")?.to_string();
     let ids = instance_ids(p)?;
-    let mode = p.one_of("BatchOptimization", &["AllTogether", "SuccessFirst"])?.unwrap_or("AllTogether");
+    let mode = p
+        .one_of("BatchOptimization", &["AllTogether", "SuccessFirst"])?
+        .unwrap_or("AllTogether");
     let stopped_mode = p.opt("StoppedMode");
     let dry = dry_run(p)?;
     if mode == "AllTogether" || dry {
@@ -145,7 +161,10 @@ async fn delete(cloud: &Cloud, p: &Params, plural: bool) -> Result<Value> {
     let (region_id, ids) = if plural {
         (p.required("RegionId")?.to_string(), instance_ids(p)?)
     } else {
-        (region(cloud, p, false)?, vec![p.required("InstanceId")?.to_string()])
+        (
+            region(cloud, p, false)?,
+            vec![p.required("InstanceId")?.to_string()],
+        )
     };
     if let Some(t) = p.opt("ClientToken") {
         hearth_cloud::client_token::check(t)?;
@@ -157,7 +176,10 @@ async fn delete(cloud: &Cloud, p: &Params, plural: bool) -> Result<Value> {
 }
 
 fn tags_json(tags: &[Tag]) -> Value {
-    let list: Vec<Value> = tags.iter().map(|t| json!({"TagKey": t.key, "TagValue": t.value})).collect();
+    let list: Vec<Value> = tags
+        .iter()
+        .map(|t| json!({"TagKey": t.key, "TagValue": t.value}))
+        .collect();
     json!({"Tag": list})
 }
 
@@ -183,12 +205,18 @@ fn minutes(t: &str) -> String {
 }
 
 fn family_of(instance_type: &str) -> String {
-    instance_type.rsplit_once('.').map(|(f, _)| f.to_string()).unwrap_or_default()
+    instance_type
+        .rsplit_once('.')
+        .map(|(f, _)| f.to_string())
+        .unwrap_or_default()
 }
 
 fn instance_json(l: &Listed, os: &HashMap<String, (String, String)>) -> Value {
     let i = &l.instance;
-    let (os_name, os_type) = os.get(&i.image_id).cloned().unwrap_or_else(|| (String::new(), i.os_type.clone()));
+    let (os_name, os_type) = os
+        .get(&i.image_id)
+        .cloned()
+        .unwrap_or_else(|| (String::new(), i.os_type.clone()));
     let mut out = json!({
         "InstanceId": i.id,
         "InstanceName": i.name,
@@ -276,7 +304,10 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
     let region_id = p.required("RegionId")?.to_string();
     let mut ids = p.json_list("InstanceIds")?;
     if ids.as_ref().is_some_and(|l| l.len() > 100) {
-        return Err(Error::invalid_parameter("InstanceIds", "at most 100 IDs may be given"));
+        return Err(Error::invalid_parameter(
+            "InstanceIds",
+            "at most 100 IDs may be given",
+        ));
     }
     if let Some(group) = p.opt("SecurityGroupId") {
         let members = view::ids_in_group(cloud, group).await?;
@@ -288,9 +319,14 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
     let status = p.one_of("Status", instances::STATUSES)?.map(String::from);
     let private_ips = p.json_list("PrivateIpAddresses")?;
     // Addresses and networks this host never gives out match nothing.
-    let nothing = ["PublicIpAddresses", "EipAddresses", "InnerIpAddresses", "RdmaIpAddresses"]
-        .iter()
-        .any(|k| p.opt(k).is_some_and(|v| v != "[]"))
+    let nothing = [
+        "PublicIpAddresses",
+        "EipAddresses",
+        "InnerIpAddresses",
+        "RdmaIpAddresses",
+    ]
+    .iter()
+    .any(|k| p.opt(k).is_some_and(|v| v != "[]"))
         || p.one_of("InstanceNetworkType", &["vpc", "classic"])? == Some("classic")
         || p.boolean("IoOptimized")? == Some(false);
     if nothing {
@@ -308,7 +344,9 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
         image_id: p.opt("ImageId").map(String::from),
         key_pair_name: p.opt("KeyPairName").map(String::from),
         private_ips,
-        instance_charge_type: p.one_of("InstanceChargeType", &["PrePaid", "PostPaid"])?.map(String::from),
+        instance_charge_type: p
+            .one_of("InstanceChargeType", &["PrePaid", "PostPaid"])?
+            .map(String::from),
         resource_group_id: p.opt("ResourceGroupId").map(String::from),
         tags: p.tags()?,
     };
@@ -318,11 +356,20 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
         let after = p.opt("NextToken").map(view::parse_next_token).transpose()?;
         Paging::Token { after, max }
     } else {
-        Paging::Numbered(Page::new(p.int("PageNumber")?, p.int("PageSize")?, 10, 100)?)
+        Paging::Numbered(Page::new(
+            p.int("PageNumber")?,
+            p.int("PageSize")?,
+            10,
+            100,
+        )?)
     };
     let listing = view::describe(cloud, &filter, paging, dry_run(p)?).await?;
     let os = view::os_names(cloud);
-    let list: Vec<Value> = listing.instances.iter().map(|l| instance_json(l, &os)).collect();
+    let list: Vec<Value> = listing
+        .instances
+        .iter()
+        .map(|l| instance_json(l, &os))
+        .collect();
     let mut out = json!({
         "TotalCount": listing.total,
         "Instances": {"Instance": list},
@@ -341,10 +388,16 @@ async fn status(cloud: &Cloud, p: &Params) -> Result<Value> {
     let region_id = p.required("RegionId")?.to_string();
     let ids = p.list("InstanceId")?;
     if ids.len() > 100 {
-        return Err(Error::invalid_parameter("InstanceId.N", "at most 100 instances"));
+        return Err(Error::invalid_parameter(
+            "InstanceId.N",
+            "at most 100 instances",
+        ));
     }
     if let Some(c) = p.opt("ClusterId") {
-        return Err(Error::not_found("InvalidClusterId.NotFound", format!("The specified ClusterId {c:?} does not exist: this host has no clusters.")));
+        return Err(Error::not_found(
+            "InvalidClusterId.NotFound",
+            format!("The specified ClusterId {c:?} does not exist: this host has no clusters."),
+        ));
     }
     let page = Page::new(p.int("PageNumber")?, p.int("PageSize")?, 10, 50)?;
     let filter = Filter {
@@ -379,11 +432,34 @@ async fn attribute(cloud: &Cloud, p: &Params) -> Result<Value> {
     let full = instance_json(&listed, &os);
     // DescribeInstanceAttribute carries a subset of DescribeInstances' fields.
     let keys = [
-        "InstanceId", "InstanceName", "Description", "HostName", "ImageId", "RegionId", "ZoneId",
-        "InstanceType", "Cpu", "Memory", "Status", "StoppedMode", "CreationTime", "ExpiredTime",
-        "InstanceChargeType", "InternetChargeType", "InternetMaxBandwidthIn", "InternetMaxBandwidthOut",
-        "CreditSpecification", "InstanceNetworkType", "SerialNumber", "VlanId", "ClusterId",
-        "SecurityGroupIds", "VpcAttributes", "InnerIpAddress", "PublicIpAddress", "EipAddress",
+        "InstanceId",
+        "InstanceName",
+        "Description",
+        "HostName",
+        "ImageId",
+        "RegionId",
+        "ZoneId",
+        "InstanceType",
+        "Cpu",
+        "Memory",
+        "Status",
+        "StoppedMode",
+        "CreationTime",
+        "ExpiredTime",
+        "InstanceChargeType",
+        "InternetChargeType",
+        "InternetMaxBandwidthIn",
+        "InternetMaxBandwidthOut",
+        "CreditSpecification",
+        "InstanceNetworkType",
+        "SerialNumber",
+        "VlanId",
+        "ClusterId",
+        "SecurityGroupIds",
+        "VpcAttributes",
+        "InnerIpAddress",
+        "PublicIpAddress",
+        "EipAddress",
         "OperationLocks",
     ];
     let mut out = serde_json::Map::new();
@@ -393,7 +469,10 @@ async fn attribute(cloud: &Cloud, p: &Params) -> Result<Value> {
         }
     }
     out.insert("IoOptimized".into(), json!(listed.instance.io_optimized));
-    out.insert("DedicatedHostAttribute".into(), json!({"DedicatedHostId": "", "DedicatedHostName": ""}));
+    out.insert(
+        "DedicatedHostAttribute".into(),
+        json!({"DedicatedHostId": "", "DedicatedHostName": ""}),
+    );
     out.insert("EnableNetworkEncryption".into(), json!(false));
     out.insert("EnableJumboFrame".into(), json!(false));
     Ok(Value::Object(out))
@@ -500,13 +579,27 @@ async fn disks(cloud: &Cloud, p: &Params) -> Result<Value> {
     let region_id = p.required("RegionId")?.to_string();
     let ids = p.json_list("DiskIds")?;
     if ids.as_ref().is_some_and(|l| l.len() > 100) {
-        return Err(Error::invalid_parameter("DiskIds", "at most 100 IDs may be given"));
+        return Err(Error::invalid_parameter(
+            "DiskIds",
+            "at most 100 IDs may be given",
+        ));
     }
     let disk_type = match p.one_of("DiskType", &["all", "system", "data"])? {
         Some("all") | None => None,
         Some(t) => Some(t.to_string()),
     };
-    let status = p.one_of("Status", &["In_use", "Available", "Attaching", "Detaching", "Creating", "ReIniting", "All"])?;
+    let status = p.one_of(
+        "Status",
+        &[
+            "In_use",
+            "Available",
+            "Attaching",
+            "Detaching",
+            "Creating",
+            "ReIniting",
+            "All",
+        ],
+    )?;
     let filter = DiskFilter {
         region_id,
         ids,
