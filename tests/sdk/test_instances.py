@@ -323,12 +323,13 @@ def test_run_instances_unique_suffix_and_tag_filter(legacy, env):
     name, tag = uniq("sfx"), uniq("tag")
     out = legacy("CreateInstance", RegionId=env.region, ImageId=IMAGE_ID, InstanceType="ecs.t6.small",
                  SecurityGroupId=env.sg_id, VSwitchId=env.vswitch_id, InstanceName=name,
-                 **{"Tag.1.Key": "suite", "Tag.1.Value": tag})
+                 **{"Tag.1.Key": "suite", "Tag.1.Value": tag, "Tag.2.key": "old", "Tag.2.value": "spelling"})
     iid = out["InstanceId"]
     listed = legacy("DescribeInstances", RegionId=env.region, **{"Tag.1.Key": "suite", "Tag.1.Value": tag})
     assert [i["InstanceId"] for i in listed["Instances"]["Instance"]] == [iid]
     inst = listed["Instances"]["Instance"][0]
     assert inst["Memory"] == 1024 and inst["Status"] == "Stopped"
+    assert {(t["TagKey"], t["TagValue"]) for t in inst["Tags"]["Tag"]} == {("suite", tag), ("old", "spelling")}
     assert inst["VpcAttributes"]["PrivateIpAddress"]["IpAddress"][0]
     legacy("DeleteInstance", InstanceId=iid)
     assert legacy("DescribeInstances", RegionId=env.region, InstanceIds=json.dumps([iid]))["TotalCount"] == 0

@@ -187,6 +187,21 @@ fn refuse_unsupported(p: &Params) -> Result<()> {
     Ok(())
 }
 
+/// `Tag.N.Key`/`Tag.N.Value`, or the older spellings `Tag.N.key`/`Tag.N.value` that all three
+/// CreateInstance editions still list (the capitalized one wins when both are given).
+fn tags(p: &Params) -> Result<Vec<hearth_cloud::tags::Tag>> {
+    let raw = p
+        .objects("Tag")?
+        .into_iter()
+        .map(|(n, mut f)| {
+            let key = f.remove("Key").or_else(|| f.remove("key"));
+            let value = f.remove("Value").or_else(|| f.remove("value"));
+            (n, key, value)
+        })
+        .collect::<Vec<_>>();
+    hearth_cloud::tags::validate(&raw)
+}
+
 /// Decodes CreateInstance (`run` false) or RunInstances (`run` true).
 pub fn decode(p: &Params, run: bool) -> Result<Launch> {
     let region_id = p.required("RegionId")?.to_string();
@@ -290,7 +305,7 @@ pub fn decode(p: &Params, run: bool) -> Result<Launch> {
         min_amount: p.int("MinAmount")?,
         auto_release_time: owned(p.opt("AutoReleaseTime")),
         deletion_protection: p.boolean("DeletionProtection")?.unwrap_or(false),
-        tags: p.tags()?,
+        tags: tags(p)?,
         billing,
         metadata,
         absent,
