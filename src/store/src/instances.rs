@@ -316,6 +316,23 @@ pub async fn set_state(
     Ok(())
 }
 
+/// The supervisor's half of the contract: the instance reached `status`, nothing is pending
+/// (intent cleared); `start_time` is recorded when given (on reaching Running).
+pub async fn settle(
+    conn: &mut Conn,
+    id: &str,
+    status: &str,
+    start_time: Option<&str>,
+) -> crate::Result<()> {
+    sqlx::query("UPDATE instances SET status = $2, intent = NULL, start_time = COALESCE($3, start_time) WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(start_time)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_stopped_mode(conn: &mut Conn, id: &str, mode: &str) -> crate::Result<()> {
     sqlx::query("UPDATE instances SET stopped_mode = $2 WHERE id = $1")
         .bind(id)

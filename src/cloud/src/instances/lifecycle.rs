@@ -201,3 +201,20 @@ pub async fn finish_delete(cloud: &Cloud, id: &str) -> Result<()> {
     files::remove_all(&paths);
     Ok(())
 }
+
+/// For the supervisor: an instance reached `status` (Running, Stopped, ...) and its intent is
+/// done. Reaching Running records the start time. A missing instance is not an error.
+pub async fn settle(cloud: &Cloud, id: &str, status: &str) -> Result<()> {
+    let now = ids::now_utc();
+    let start_time = (status == STATUS_RUNNING).then_some(now.as_str());
+    let mut tx = cloud.store.write().await?;
+    store::settle(&mut tx, id, status, start_time).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// For the supervisor: (instance ID, status, intent) of every instance with an intent.
+pub async fn pending_intents(cloud: &Cloud) -> Result<Vec<(String, String, String)>> {
+    let mut conn = cloud.store.pool().acquire().await?;
+    Ok(store::with_intent(&mut conn).await?)
+}

@@ -7,6 +7,8 @@
 //! API calls change both in one transaction, commit, then call `cloud.host.instances_changed()`.
 
 pub mod capacity;
+#[cfg(test)]
+mod contract_tests;
 pub mod files;
 pub mod launch;
 pub mod lifecycle;
@@ -15,7 +17,7 @@ pub mod seed;
 pub mod view;
 
 pub use launch::{launch, Billing, DiskRequest, Idempotency, Launch, MetadataOptions};
-pub use lifecycle::{change, delete, finish_delete, Change, Transition};
+pub use lifecycle::{change, delete, finish_delete, pending_intents, settle, Change, Transition};
 
 use crate::Error;
 
