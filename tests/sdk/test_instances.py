@@ -520,3 +520,31 @@ def test_not_found(ecs, env, raw):
     assert r.status == 400 and r.json()["Code"] == "InvalidParameter"
     r = raw.call("DescribeInstances", "2014-05-26", RegionId="nowhere")
     assert r.status == 404 and r.json()["Code"] == "InvalidRegionId.NotFound"
+
+
+def test_batch_actions(ecs, env):
+    """StartInstances/StopInstances/RebootInstances: AllTogether is all or nothing, SuccessFirst
+    reports each instance's own result."""
+    ids = [ecs.create_instance(create_request(env)).body.instance_id for _ in range(2)]
+    try:
+        refused(lambda: ecs.start_instances(m.StartInstancesRequest(region_id=env.region, instance_id=ids + ["i-nothere"])),
+                "InvalidInstanceId.NotFound", 404)
+        refused(lambda: ecs.start_instances(m.StartInstancesRequest(region_id=env.region, instance_id=ids, dry_run=True)),
+                "DryRunOperation", 400)
+        refused(lambda: ecs.reboot_instances(m.RebootInstancesRequest(region_id=env.region, instance_id=ids)),
+                "IncorrectInstanceStatus", 403)
+        body = ecs.stop_instances(m.StopInstancesRequest(region_id=env.region, instance_id=ids,
+                                                         batch_optimization="SuccessFirst")).body
+        got = sorted((r.instance_id, r.code) for r in body.instance_responses.instance_response)
+        assert got == sorted((i, "IncorrectInstanceStatus") for i in ids)
+        assert {one(ecs, env, i).status for i in ids} == {"Stopped"}
+        refused(lambda: ecs.stop_instances(m.StopInstancesRequest(region_id=env.region, instance_id=ids,
+                                                                  batch_optimization="Sometimes")), "InvalidParameter", 400)
+        # DescribeDisks filters.
+        d = ecs.describe_disks(m.DescribeDisksRequest(region_id=env.region, instance_id=ids[0], disk_type="system")).body
+        assert d.total_count == 1 and d.disks.disk[0].device == "/dev/xvda" and d.disks.disk[0].size == 40
+        d = ecs.describe_disks(m.DescribeDisksRequest(region_id=env.region, instance_id=ids[0], disk_type="data")).body
+        assert d.total_count == 0
+    finally:
+        ecs.delete_instances(m.DeleteInstancesRequest(region_id=env.region, instance_id=ids))
+    assert describe(ecs, env, instance_ids=json.dumps(ids)).total_count == 0
