@@ -522,3 +522,13 @@ pub async fn with_intent(conn: &mut Conn) -> crate::Result<Vec<(String, String, 
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .collect()
 }
+
+/// IDs of instances whose AutoReleaseTime is at or before `now` (both `YYYY-MM-DDTHH:MM:SSZ`, so
+/// text order is time order) and that are not already being deleted.
+pub async fn due_for_release(conn: &mut Conn, now: &str) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM instances WHERE auto_release_time <> '' AND auto_release_time <= $1 AND (intent IS NULL OR intent <> 'delete') ORDER BY seq")
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}

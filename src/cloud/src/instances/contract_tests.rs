@@ -197,6 +197,7 @@ async fn supervisor_contract() {
     finish_delete(&c, &id).await.unwrap(); // already gone: fine
                                            // CreateInstance: Stopped, nothing for the supervisor; deleted at once.
     req.run = false;
+    assert!(due_for_release(&c).await.unwrap().is_empty());
     let created = launch(&c, &req).await.unwrap();
     assert_eq!(state(&c, &created[0]).await, Some(("Stopped".into(), None)));
     let woken = host.0.load(Ordering::SeqCst);

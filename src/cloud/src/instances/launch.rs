@@ -964,7 +964,15 @@ async fn create_all(
             creation_time: now.clone(),
             start_time: String::new(),
         };
-        store::insert(tx, &record, &plan.groups).await?;
+        // The unique index on (vswitch_id, private_ip) is the last word when another hearth
+        // process shares the database: a lost race is the address being taken, not a 500.
+        store::insert(tx, &record, &plan.groups).await.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Error::bad_request(
+                "InvalidPrivateIpAddress.Duplicated",
+                format!("Specified private IP address {addr} is duplicated: another request took it at the same time; retry."),
+            ),
+            _ => Error::from(e),
+        })?;
         store::adjust_vswitch_free(tx, &record.vswitch_id, -1).await?;
         store_tags::set(tx, store::TAG_TYPE, &id, &req.tags).await?;
         // Disks: records, then files.

@@ -218,3 +218,10 @@ pub async fn pending_intents(cloud: &Cloud) -> Result<Vec<(String, String, Strin
     let mut conn = cloud.store.pool().acquire().await?;
     Ok(store::with_intent(&mut conn).await?)
 }
+
+/// For the supervisor's AutoReleaseTime sweep: instances whose release time has come. Release
+/// them with [`delete`] (force, since they may be running), which honours DeletionProtection.
+pub async fn due_for_release(cloud: &Cloud) -> Result<Vec<String>> {
+    let mut conn = cloud.store.pool().acquire().await?;
+    Ok(store::due_for_release(&mut conn, &ids::now_utc()).await?)
+}

@@ -17,7 +17,9 @@ pub mod seed;
 pub mod view;
 
 pub use launch::{launch, Billing, DiskRequest, Idempotency, Launch, MetadataOptions};
-pub use lifecycle::{change, delete, finish_delete, pending_intents, settle, Change, Transition};
+pub use lifecycle::{
+    change, delete, due_for_release, finish_delete, pending_intents, settle, Change, Transition,
+};
 
 use crate::Error;
 
