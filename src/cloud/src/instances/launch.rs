@@ -559,7 +559,12 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
             format!("{amount} is outside 1 to 100"),
         ));
     }
-    let min_amount = req.min_amount.unwrap_or(amount);
+    // MinAmount is a RunInstances parameter; CreateInstance makes exactly one.
+    let min_amount = if req.run {
+        req.min_amount.unwrap_or(amount)
+    } else {
+        1
+    };
     if !(1..=amount).contains(&min_amount) {
         return Err(Error::invalid_parameter(
             "MinAmount",
