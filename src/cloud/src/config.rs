@@ -19,6 +19,8 @@ pub struct Config {
     pub images_dir: Option<PathBuf>,
     /// Instance networking on this host (`[network]`).
     pub network: Network,
+    /// How much of this host instances may use (`[capacity]`).
+    pub capacity: Capacity,
 }
 
 /// `[network]`: how instances reach the world.
@@ -42,6 +44,27 @@ impl Default for Network {
             masquerade: true,
             uplink: None,
             public_ip_pool: None,
+        }
+    }
+}
+
+/// The host's capacity for instances: RunInstances and StartInstance refuse with
+/// `OperationDenied.NoStock` when the vCPUs or memory of the instances that are not Stopped,
+/// plus the request, would exceed CPU count × `cpu_overcommit` or MemTotal × `memory_overcommit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Capacity {
+    /// vCPUs per host CPU. Default 4.0.
+    pub cpu_overcommit: f64,
+    /// Guest memory per byte of host memory. Default 1.0 (no overcommit).
+    pub memory_overcommit: f64,
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            cpu_overcommit: 4.0,
+            memory_overcommit: 1.0,
         }
     }
 }
@@ -122,6 +145,7 @@ impl Default for Config {
             ],
             images_dir: None,
             network: Network::default(),
+            capacity: Capacity::default(),
         }
     }
 }
@@ -153,6 +177,11 @@ impl Config {
             if !ok {
                 return Err(format!("network.uplink {u:?} is not an interface name"));
             }
+        }
+        let c = &self.capacity;
+        let positive = |x: f64| x.is_finite() && x > 0.0;
+        if !positive(c.cpu_overcommit) || !positive(c.memory_overcommit) {
+            return Err("capacity: cpu_overcommit and memory_overcommit must be positive".into());
         }
         for f in &self.families {
             if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase()) {
@@ -213,6 +242,12 @@ mod tests {
             .contains("\"huge\""));
         assert!(load_text(&family("large", 0.0)).is_err());
         assert!(Config::load(Path::new("/nonexistent/hearth.toml")).is_ok());
+        let c = load_text("[capacity]\ncpu_overcommit = 2.0\n").unwrap();
+        assert_eq!(
+            (c.capacity.cpu_overcommit, c.capacity.memory_overcommit),
+            (2.0, 1.0)
+        );
+        assert!(load_text("[capacity]\nmemory_overcommit = 0.0\n").is_err());
     }
 
     #[test]

@@ -226,9 +226,17 @@ pub async fn delete(
     store::get(&mut tx, vswitch_id)
         .await?
         .ok_or_else(|| not_found(vswitch_id))?;
-    // INSTANCE CHECK GOES HERE: once instances exist, a VSwitch that still has instances (or
-    // network interfaces) must be refused with `DependencyViolation` (403) naming them, inside
-    // this same transaction. There is no instances table yet, so nothing can block a delete.
+    // A VSwitch that still has instances cannot go (checked in this same transaction).
+    let instances = hearth_store::instances::in_vswitch(&mut tx, vswitch_id).await?;
+    if !instances.is_empty() {
+        return Err(Error::forbidden(
+            "DependencyViolation",
+            format!(
+                "The specified VSwitch {vswitch_id} still has instances ({}): delete them first.",
+                instances.join(", ")
+            ),
+        ));
+    }
     if dry_run {
         return Err(Error::dry_run_passed());
     }

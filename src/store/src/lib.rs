@@ -6,6 +6,8 @@
 //! them too), TEXT/BIGINT columns only, booleans as 0/1.
 
 mod backend;
+pub mod disks;
+pub mod instances;
 pub mod key_pairs;
 mod query;
 pub mod security_groups;

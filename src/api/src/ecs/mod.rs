@@ -2,6 +2,7 @@
 //! chosen by Version. Each area module lists its actions and handles them.
 
 mod catalog;
+mod instances;
 mod key_pairs;
 mod regions;
 mod security_groups;
@@ -44,6 +45,10 @@ fn areas(version: &str) -> Option<&'static [Area]> {
         Area {
             actions: security_groups::ACTIONS,
             call: |c, a, p| Box::pin(security_groups::call(c, a, p)),
+        },
+        Area {
+            actions: instances::ACTIONS,
+            call: |c, a, p| Box::pin(instances::call(c, a, p)),
         },
     ];
     static VPC: &[Area] = &[

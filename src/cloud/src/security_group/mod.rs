@@ -54,11 +54,10 @@ async fn vpc_exists(conn: &mut Conn, region_id: &str, vpc_id: &str) -> Result<bo
         .is_some_and(|v| v.region_id == region_id))
 }
 
-/// HOOK(instances): IDs of instances whose network interfaces are in the group. Instances do not
-/// exist yet; when they do, DeleteSecurityGroup refuses a group in use (`DependencyViolation`)
-/// and DescribeSecurityGroups' EcsCount reads from the same place.
-async fn instances_in_group(_conn: &mut Conn, _group_id: &str) -> Result<Vec<String>> {
-    Ok(Vec::new())
+/// IDs of instances whose network interfaces are in the group: DeleteSecurityGroup refuses a
+/// group in use (`DependencyViolation`).
+async fn instances_in_group(conn: &mut Conn, group_id: &str) -> Result<Vec<String>> {
+    Ok(hearth_store::instances::in_group(conn, group_id).await?)
 }
 
 fn not_found(id: &str) -> Error {
@@ -214,13 +213,16 @@ pub async fn describe(cloud: &Cloud, q: &Query) -> Result<Listing> {
                 .unwrap_or_default();
         }
     }
+    // Instances per group for the whole page in one query (the same membership table as
+    // `instances_in_group`).
+    let ids: Vec<String> = rows.iter().map(|(_, g, _, _)| g.id.clone()).collect();
+    let members = hearth_store::instances::count_in_groups(&mut conn, &ids).await?;
     let groups = rows
         .into_iter()
         .map(|(_, group, counts, tags)| Listed {
             tags,
             counts,
-            // Instances do not exist yet (see `instances_in_group`).
-            ecs_count: 0,
+            ecs_count: members.get(&group.id).copied().unwrap_or(0),
             group,
         })
         .collect();

@@ -1,0 +1,63 @@
+//! Instances (ECS 2014-05-26): launching (CreateInstance, RunInstances), the status/intent
+//! contract with the supervisor, reading and modifying, and the files each instance owns
+//! under `cloud.data_dir` (disks, seed volume, console log).
+//!
+//! The supervisor contract: `status` is the ECS status, `intent` what the supervisor must do
+//! next ('start', 'stop', 'force_stop', 'reboot', 'force_reboot', 'delete'), NULL when settled.
+//! API calls change both in one transaction, commit, then call `cloud.host.instances_changed()`.
+
+pub mod capacity;
+#[cfg(test)]
+mod contract_tests;
+pub mod files;
+pub mod launch;
+pub mod lifecycle;
+pub mod rules;
+pub mod seed;
+pub mod view;
+
+pub use launch::{launch, Billing, DiskRequest, Idempotency, Launch, MetadataOptions};
+pub use lifecycle::{
+    change, delete, due_for_release, finish_delete, pending_intents, settle, Change, Transition,
+};
+
+use crate::Error;
+
+pub const STATUS_PENDING: &str = "Pending";
+pub const STATUS_STARTING: &str = "Starting";
+pub const STATUS_RUNNING: &str = "Running";
+pub const STATUS_STOPPING: &str = "Stopping";
+pub const STATUS_STOPPED: &str = "Stopped";
+
+/// Every ECS instance status, for validating Status filters.
+pub const STATUSES: &[&str] = &[
+    STATUS_PENDING,
+    STATUS_STARTING,
+    STATUS_RUNNING,
+    STATUS_STOPPING,
+    STATUS_STOPPED,
+];
+
+/// Which launch action a request is, for ClientToken records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Run,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Create => "CreateInstance",
+            Action::Run => "RunInstances",
+        }
+    }
+}
+
+/// `InvalidInstanceId.NotFound` (tools poll for it after DeleteInstance).
+pub fn not_found(id: &str) -> Error {
+    Error::not_found(
+        "InvalidInstanceId.NotFound",
+        format!("The specified InstanceId {id:?} does not exist."),
+    )
+}

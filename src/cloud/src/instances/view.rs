@@ -1,0 +1,359 @@
+//! Reading and modifying instances: DescribeInstances, DescribeInstanceStatus,
+//! DescribeInstanceAttribute, DescribeUserData, GetInstanceConsoleOutput, DescribeDisks,
+//! ModifyInstanceAttribute and ModifyInstanceMetadataOptions.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use hearth_store::disks as disk_store;
+use hearth_store::instances as store;
+use hearth_store::{security_groups, vswitches, Conn};
+
+use super::launch::{check_metadata, MetadataOptions};
+use super::{files, not_found, rules, seed, STATUS_STOPPED};
+use crate::cidr::{self, Cidr};
+use crate::paging::Page;
+use crate::tags::Tag;
+use crate::{names, password, Cloud, Error, Result};
+
+pub use hearth_store::disks::{Disk, Filter as DiskFilter};
+pub use hearth_store::instances::Filter;
+pub use hearth_store::instances::Instance;
+
+/// How a listing pages: numbered pages, or a NextToken cursor (the last `seq` of a page).
+#[derive(Debug, Clone, Copy)]
+pub enum Paging {
+    Numbered(Page),
+    Token { after: Option<i64>, max: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub instance: Instance,
+    pub tags: Vec<Tag>,
+    pub security_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub total: i64,
+    pub instances: Vec<Listed>,
+    pub next_token: String,
+}
+
+pub fn parse_next_token(token: &str) -> Result<i64> {
+    token.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        Error::bad_request(
+            "InvalidNextToken.Malformed",
+            format!("The specified parameter \"NextToken\" is not valid: {token:?} was not returned by a previous call."),
+        )
+    })
+}
+
+/// A page of instances: the page with its tags and total in one query, the page's security
+/// groups in a second (never one query per instance).
+pub async fn describe(
+    cloud: &Cloud,
+    filter: &Filter,
+    paging: Paging,
+    dry_run: bool,
+) -> Result<Listing> {
+    cloud.check_region(&filter.region_id)?;
+    if dry_run {
+        return Err(Error::dry_run_passed());
+    }
+    let mut conn = cloud.store.pool().acquire().await?;
+    let (after, offset, limit, cap) = match paging {
+        Paging::Numbered(p) => (None, p.offset(), p.limit(), None),
+        Paging::Token { after, max } => (after, 0, max + 1, Some(max as usize)),
+    };
+    let (total, mut rows) = store::list(&mut conn, filter, after, offset, limit).await?;
+    let mut next_token = String::new();
+    if let Some(cap) = cap {
+        if rows.len() > cap {
+            rows.truncate(cap);
+            next_token = rows
+                .last()
+                .map(|(seq, _, _)| seq.to_string())
+                .unwrap_or_default();
+        }
+    }
+    let ids: Vec<String> = rows.iter().map(|(_, i, _)| i.id.clone()).collect();
+    let mut groups: HashMap<String, Vec<String>> = HashMap::new();
+    for (instance, group) in store::groups_of_many(&mut conn, &ids).await? {
+        groups.entry(instance).or_default().push(group);
+    }
+    let instances = rows
+        .into_iter()
+        .map(|(_, instance, tags)| Listed {
+            security_groups: groups.remove(&instance.id).unwrap_or_default(),
+            instance,
+            tags,
+        })
+        .collect();
+    Ok(Listing {
+        total,
+        instances,
+        next_token,
+    })
+}
+
+async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
+    match store::get(conn, id).await? {
+        Some(i) if i.region_id == region_id => Ok(i),
+        _ => Err(not_found(id)),
+    }
+}
+
+/// One instance with its security groups.
+pub async fn attribute(
+    cloud: &Cloud,
+    region_id: Option<&str>,
+    id: &str,
+) -> Result<(Instance, Vec<String>)> {
+    let region = region_id.unwrap_or(&cloud.config.region.id).to_string();
+    cloud.check_region(&region)?;
+    let mut conn = cloud.store.pool().acquire().await?;
+    let i = find(&mut conn, &region, id).await?;
+    let groups = store::groups_of(&mut conn, id).await?;
+    Ok((i, groups))
+}
+
+/// DescribeUserData: the UserData as given (Base64), empty when none.
+pub async fn user_data(cloud: &Cloud, region_id: &str, id: &str) -> Result<String> {
+    cloud.check_region(region_id)?;
+    let mut conn = cloud.store.pool().acquire().await?;
+    Ok(find(&mut conn, region_id, id).await?.user_data)
+}
+
+/// The most console output GetInstanceConsoleOutput returns: the last 64 KiB.
+pub const CONSOLE_TAIL: u64 = 64 * 1024;
+
+/// GetInstanceConsoleOutput: the last 64 KiB of the serial console, Base64, and when it was
+/// last written (empty when the instance never ran).
+pub async fn console_output(cloud: &Cloud, region_id: &str, id: &str) -> Result<(String, String)> {
+    cloud.check_region(region_id)?;
+    let mut conn = cloud.store.pool().acquire().await?;
+    find(&mut conn, region_id, id).await?;
+    let path = files::console_path(&cloud.data_dir, id);
+    let (bytes, when) = tokio::task::spawn_blocking(move || files::tail(&path, CONSOLE_TAIL))
+        .await
+        .map_err(Error::internal)?
+        .map_err(|e| Error::internal(format!("the console log cannot be read: {e}")))?;
+    let when = when
+        .map(|t| {
+            chrono::DateTime::<chrono::Utc>::from(t)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        })
+        .unwrap_or_default();
+    Ok((
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+        when,
+    ))
+}
+
+/// A page of disks with their tags.
+pub async fn disks(
+    cloud: &Cloud,
+    filter: &DiskFilter,
+    page: Page,
+) -> Result<(i64, Vec<(Disk, Vec<Tag>)>)> {
+    cloud.check_region(&filter.region_id)?;
+    let mut conn = cloud.store.pool().acquire().await?;
+    Ok(disk_store::list(&mut conn, filter, page.offset(), page.limit()).await?)
+}
+
+/// ModifyInstanceAttribute's changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct Modify {
+    pub instance_name: Option<String>,
+    pub description: Option<String>,
+    pub host_name: Option<String>,
+    pub password: Option<String>,
+    pub user_data: Option<String>,
+    pub deletion_protection: Option<bool>,
+    pub credit_specification: Option<String>,
+    pub security_group_ids: Vec<String>,
+}
+
+/// ModifyInstanceAttribute. UserData can only change while the instance is Stopped (ECS'
+/// rule); HostName, Password and UserData rewrite the seed volume, which the guest reads on
+/// its next first boot.
+pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Result<()> {
+    cloud.check_region(region_id)?;
+    if let Some(n) = &m.instance_name {
+        names::check_name("InstanceName", n, "InvalidInstanceName.Malformed")?;
+    }
+    if let Some(d) = &m.description {
+        names::check_description("Description", d)?;
+    }
+    if let Some(c) = &m.credit_specification {
+        if c != "Standard" && c != "Unlimited" {
+            return Err(Error::bad_request(
+                "InvalidParameter.CreditSpecification",
+                format!(
+                    "The specified CreditSpecification {c:?} is not valid: Standard or Unlimited."
+                ),
+            ));
+        }
+    }
+    let mut tx = cloud.store.write().await?;
+    let mut i = find(&mut tx, region_id, id).await?;
+    let windows = i.os_type == "windows";
+    if let Some(h) = &m.host_name {
+        rules::check_hostname(h, windows)?;
+    }
+    if let Some(p) = &m.password {
+        password::check(p, windows)?;
+    }
+    let decoded = match &m.user_data {
+        Some(u) => {
+            if i.status != STATUS_STOPPED {
+                return Err(Error::forbidden("IncorrectInstanceStatus", format!("The current status of the resource does not support this operation: UserData can only change while {id} is Stopped (it is {}).", i.status)));
+            }
+            Some(rules::user_data(u, 32 * 1024)?)
+        }
+        None => None,
+    };
+    if !m.security_group_ids.is_empty() {
+        let mut groups = m.security_group_ids.clone();
+        groups.dedup();
+        if groups.len() > 5 {
+            return Err(Error::invalid_parameter(
+                "SecurityGroupIds",
+                "at most 5 security groups",
+            ));
+        }
+        for g in &groups {
+            let group = security_groups::get_group(&mut tx, region_id, g)
+                .await?
+                .ok_or_else(|| {
+                    Error::not_found(
+                        "InvalidSecurityGroupId.NotFound",
+                        format!("The specified SecurityGroupId {g:?} does not exist."),
+                    )
+                })?;
+            if group.vpc_id != i.vpc_id {
+                return Err(Error::bad_request(
+                    "InvalidParameter.Mismatch",
+                    format!(
+                        "Specified security group {g} is not in the VPC of {id} ({}).",
+                        i.vpc_id
+                    ),
+                ));
+            }
+        }
+        store::set_groups(&mut tx, id, &groups).await?;
+    }
+    let reseed = m.host_name.is_some() || m.password.is_some() || decoded.is_some();
+    if let Some(n) = &m.instance_name {
+        i.name = n.clone();
+    }
+    if let Some(d) = &m.description {
+        i.description = d.clone();
+    }
+    if let Some(h) = &m.host_name {
+        i.hostname = h.clone();
+    }
+    if let Some(p) = &m.password {
+        i.password_hash = password::hash(p);
+    }
+    if let Some(u) = &m.user_data {
+        i.user_data = u.clone();
+    }
+    if let Some(d) = m.deletion_protection {
+        if d && (i.instance_charge_type == "PrePaid" || i.spot_strategy != "NoSpot") {
+            return Err(Error::forbidden("InvalidChargeType.ValueNotSupported", "Deletion protection is only valid for postPaid instance, not for prePaid or spot instance."));
+        }
+        i.deletion_protection = d;
+    }
+    if let Some(c) = &m.credit_specification {
+        i.credit_specification = c.clone();
+    }
+    store::update_attributes(&mut tx, &i).await?;
+    if reseed {
+        write_seed(cloud, &mut tx, &i).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Rewrites an instance's seed volume from its record.
+async fn write_seed(cloud: &Cloud, conn: &mut Conn, i: &Instance) -> Result<()> {
+    let vswitch = vswitches::get(conn, &i.vswitch_id).await?.ok_or_else(|| {
+        Error::internal(format!("the VSwitch {} of {} is gone", i.vswitch_id, i.id))
+    })?;
+    let block = Cidr::parse(&vswitch.cidr_block).map_err(Error::internal)?;
+    let public_key = if i.key_pair_name.is_empty() {
+        None
+    } else {
+        store::key_pair_public_key(conn, &i.key_pair_name).await?
+    };
+    let s = seed::Seed {
+        instance_id: i.id.clone(),
+        hostname: i.hostname.clone(),
+        mac: i.mac.clone(),
+        address: i.private_ip.parse().map_err(Error::internal)?,
+        prefix: block.prefix(),
+        gateway: cidr::gateway(&block),
+        user_data: if i.user_data.is_empty() {
+            Vec::new()
+        } else {
+            rules::user_data(&i.user_data, usize::MAX)?
+        },
+        public_key,
+        password_hash: (!i.password_hash.is_empty()).then(|| i.password_hash.clone()),
+    };
+    let path = files::seed_path(&cloud.data_dir, &i.id);
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        let volume = seed::volume(&s).map_err(std::io::Error::other)?;
+        files::write_atomic(&path, &volume)
+    })
+    .await
+    .map_err(Error::internal)?
+    .map_err(|e| Error::internal(format!("the seed volume could not be written: {e}")))
+}
+
+/// ModifyInstanceMetadataOptions.
+pub async fn modify_metadata(
+    cloud: &Cloud,
+    region_id: &str,
+    id: &str,
+    m: &MetadataOptions,
+) -> Result<()> {
+    cloud.check_region(region_id)?;
+    let mut tx = cloud.store.write().await?;
+    let mut i = find(&mut tx, region_id, id).await?;
+    let (e, t, h, g) = check_metadata(
+        m,
+        Some((
+            &i.http_endpoint,
+            &i.http_tokens,
+            i.http_put_hop_limit,
+            &i.metadata_tags,
+        )),
+    )?;
+    i.http_endpoint = e;
+    i.http_tokens = t;
+    i.http_put_hop_limit = h;
+    i.metadata_tags = g;
+    store::update_attributes(&mut tx, &i).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// IDs of the instances in a security group (DescribeInstances' SecurityGroupId filter).
+pub async fn ids_in_group(cloud: &Cloud, group_id: &str) -> Result<Vec<String>> {
+    let mut conn = cloud.store.pool().acquire().await?;
+    Ok(store::in_group(&mut conn, group_id).await?)
+}
+
+/// The OS names of the image store's images, by image ID (one manifest read per listing).
+pub fn os_names(cloud: &Cloud) -> HashMap<String, (String, String)> {
+    crate::images::list(cloud)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| (i.id, (i.os_name, i.os_type)))
+        .collect()
+}

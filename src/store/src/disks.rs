@@ -1,0 +1,205 @@
+//! Disk records: the system and data disks of instances, and available disks kept after their
+//! instance was deleted (DeleteWithInstance=false).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::query::{next_seq, total_from_page, Where};
+use crate::tags::Tag;
+use crate::Conn;
+
+/// The tag resource type of disks.
+pub const TAG_TYPE: &str = "disk";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Disk {
+    pub id: String,
+    pub instance_id: Option<String>,
+    pub region_id: String,
+    pub zone_id: String,
+    /// `system` or `data`.
+    pub disk_type: String,
+    pub category: String,
+    pub size_gib: i64,
+    pub performance_level: String,
+    pub device: String,
+    pub order_index: i64,
+    pub delete_with_instance: bool,
+    pub name: String,
+    pub description: String,
+    pub image_id: String,
+    pub path: String,
+    pub status: String,
+    pub creation_time: String,
+    pub attached_time: String,
+    pub detached_time: String,
+}
+
+const COLUMNS: &str = "id, instance_id, region_id, zone_id, disk_type, category, size_gib, performance_level, device, order_index, delete_with_instance, name, description, image_id, path, status, creation_time, attached_time, detached_time";
+
+fn from_row(r: &AnyRow) -> crate::Result<Disk> {
+    Ok(Disk {
+        id: r.try_get(0)?,
+        instance_id: r.try_get(1)?,
+        region_id: r.try_get(2)?,
+        zone_id: r.try_get(3)?,
+        disk_type: r.try_get(4)?,
+        category: r.try_get(5)?,
+        size_gib: r.try_get(6)?,
+        performance_level: r.try_get(7)?,
+        device: r.try_get(8)?,
+        order_index: r.try_get(9)?,
+        delete_with_instance: r.try_get::<i64, _>(10)? != 0,
+        name: r.try_get(11)?,
+        description: r.try_get(12)?,
+        image_id: r.try_get(13)?,
+        path: r.try_get(14)?,
+        status: r.try_get(15)?,
+        creation_time: r.try_get(16)?,
+        attached_time: r.try_get(17)?,
+        detached_time: r.try_get(18)?,
+    })
+}
+
+pub async fn insert(conn: &mut Conn, d: &Disk) -> crate::Result<()> {
+    let seq = next_seq(conn, "disks").await?;
+    let marks: Vec<String> = (1..=20).map(|n| format!("${n}")).collect();
+    sqlx::query(&format!(
+        "INSERT INTO disks (seq, {COLUMNS}) VALUES ({})",
+        marks.join(", ")
+    ))
+    .bind(seq)
+    .bind(&d.id)
+    .bind(d.instance_id.as_deref())
+    .bind(&d.region_id)
+    .bind(&d.zone_id)
+    .bind(&d.disk_type)
+    .bind(&d.category)
+    .bind(d.size_gib)
+    .bind(&d.performance_level)
+    .bind(&d.device)
+    .bind(d.order_index)
+    .bind(d.delete_with_instance as i64)
+    .bind(&d.name)
+    .bind(&d.description)
+    .bind(&d.image_id)
+    .bind(&d.path)
+    .bind(&d.status)
+    .bind(&d.creation_time)
+    .bind(&d.attached_time)
+    .bind(&d.detached_time)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The disks of an instance: the system disk first, then data disks in N order.
+pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Vec<Disk>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM disks WHERE instance_id = $1 ORDER BY order_index"
+    ))
+    .bind(instance_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Deletes a disk record and its tags.
+pub async fn delete(conn: &mut Conn, id: &str) -> crate::Result<()> {
+    crate::tags::delete_all(conn, TAG_TYPE, id).await?;
+    sqlx::query("DELETE FROM disks WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Detaches a disk whose instance is gone: it stays as an available disk.
+pub async fn detach(conn: &mut Conn, id: &str, now: &str) -> crate::Result<()> {
+    sqlx::query("UPDATE disks SET instance_id = NULL, device = '', status = 'Available', detached_time = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub region_id: String,
+    pub ids: Option<Vec<String>>,
+    pub instance_id: Option<String>,
+    pub zone_id: Option<String>,
+    pub disk_type: Option<String>,
+    pub category: Option<String>,
+    pub status: Option<String>,
+    pub name: Option<String>,
+    pub delete_with_instance: Option<bool>,
+    pub tags: Vec<Tag>,
+}
+
+/// One page of matching disks (creation order) with their tags, and the total.
+pub async fn list(
+    conn: &mut Conn,
+    f: &Filter,
+    offset: i64,
+    limit: i64,
+) -> crate::Result<(i64, Vec<(Disk, Vec<Tag>)>)> {
+    let mut w = Where::default();
+    w.eq("region_id", &f.region_id);
+    if let Some(ids) = &f.ids {
+        w.any_of("id", ids);
+    }
+    let eqs = [
+        ("instance_id", &f.instance_id),
+        ("zone_id", &f.zone_id),
+        ("disk_type", &f.disk_type),
+        ("category", &f.category),
+        ("status", &f.status),
+        ("name", &f.name),
+    ];
+    for (column, value) in eqs {
+        if let Some(v) = value {
+            w.eq(column, v);
+        }
+    }
+    if let Some(d) = f.delete_with_instance {
+        w.eq_int("delete_with_instance", d as i64);
+    }
+    w.tags(TAG_TYPE, "id", &f.tags);
+    let total_sql = w.count_sql("disks");
+    let rows = w
+        .rows_with_tags(
+            conn,
+            "disks",
+            COLUMNS,
+            (TAG_TYPE, "id"),
+            &total_sql,
+            offset,
+            limit,
+        )
+        .await?;
+    let tag_at = COLUMNS.split(',').count() + 1;
+    let mut page: Vec<(Disk, Vec<Tag>)> = Vec::new();
+    for r in &rows {
+        let id: String = r.try_get(0)?;
+        if page.last().is_none_or(|(d, _)| d.id != id) {
+            page.push((from_row(r)?, Vec::new()));
+        }
+        let key: Option<String> = r.try_get(tag_at)?;
+        if let (Some(key), Some((_, tags))) = (key, page.last_mut()) {
+            tags.push(Tag {
+                key,
+                value: r
+                    .try_get::<Option<String>, _>(tag_at + 1)?
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    let total = match (rows.first(), total_from_page(offset, limit, page.len())) {
+        (_, Some(t)) => t,
+        (Some(first), None) => first.try_get(tag_at + 2)?,
+        (None, None) => w.count(conn, "disks").await?,
+    };
+    Ok((total, page))
+}

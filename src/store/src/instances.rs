@@ -1,0 +1,534 @@
+//! Instance records, their security-group membership, and the queries the instance rules need
+//! (addresses in use, MACs in use, capacity in use, listings).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::query::{next_seq, total_from_page, Where};
+use crate::tags::Tag;
+use crate::Conn;
+
+/// The tag resource type of instances.
+pub const TAG_TYPE: &str = "instance";
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Instance {
+    pub id: String,
+    pub region_id: String,
+    pub zone_id: String,
+    pub instance_type: String,
+    pub vcpus: i64,
+    pub memory_mib: i64,
+    pub image_id: String,
+    pub os_type: String,
+    pub hostname: String,
+    pub name: String,
+    pub description: String,
+    pub vpc_id: String,
+    pub vswitch_id: String,
+    pub private_ip: String,
+    pub mac: String,
+    pub key_pair_name: String,
+    pub password_hash: String,
+    pub user_data: String,
+    pub status: String,
+    pub intent: Option<String>,
+    pub stopped_mode: String,
+    pub deletion_protection: bool,
+    pub auto_release_time: String,
+    pub instance_charge_type: String,
+    pub internet_charge_type: String,
+    pub internet_max_bandwidth_in: i64,
+    pub internet_max_bandwidth_out: i64,
+    pub period: i64,
+    pub period_unit: String,
+    pub auto_renew: bool,
+    pub auto_renew_period: i64,
+    pub spot_strategy: String,
+    pub spot_price_limit: String,
+    pub spot_duration: i64,
+    pub spot_interruption_behavior: String,
+    pub io_optimized: String,
+    pub credit_specification: String,
+    pub security_enhancement: String,
+    pub resource_group_id: String,
+    pub http_endpoint: String,
+    pub http_tokens: String,
+    pub http_put_hop_limit: i64,
+    pub metadata_tags: String,
+    pub creation_time: String,
+    pub start_time: String,
+}
+
+const COLUMNS: &str = "id, region_id, zone_id, instance_type, vcpus, memory_mib, image_id, os_type, hostname, name, description, vpc_id, vswitch_id, private_ip, mac, key_pair_name, password_hash, user_data, status, intent, stopped_mode, deletion_protection, auto_release_time, instance_charge_type, internet_charge_type, internet_max_bandwidth_in, internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period, spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized, credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens, http_put_hop_limit, metadata_tags, creation_time, start_time";
+
+fn from_row(r: &AnyRow) -> crate::Result<Instance> {
+    Ok(Instance {
+        id: r.try_get(0)?,
+        region_id: r.try_get(1)?,
+        zone_id: r.try_get(2)?,
+        instance_type: r.try_get(3)?,
+        vcpus: r.try_get(4)?,
+        memory_mib: r.try_get(5)?,
+        image_id: r.try_get(6)?,
+        os_type: r.try_get(7)?,
+        hostname: r.try_get(8)?,
+        name: r.try_get(9)?,
+        description: r.try_get(10)?,
+        vpc_id: r.try_get(11)?,
+        vswitch_id: r.try_get(12)?,
+        private_ip: r.try_get(13)?,
+        mac: r.try_get(14)?,
+        key_pair_name: r.try_get(15)?,
+        password_hash: r.try_get(16)?,
+        user_data: r.try_get(17)?,
+        status: r.try_get(18)?,
+        intent: r.try_get(19)?,
+        stopped_mode: r.try_get(20)?,
+        deletion_protection: r.try_get::<i64, _>(21)? != 0,
+        auto_release_time: r.try_get(22)?,
+        instance_charge_type: r.try_get(23)?,
+        internet_charge_type: r.try_get(24)?,
+        internet_max_bandwidth_in: r.try_get(25)?,
+        internet_max_bandwidth_out: r.try_get(26)?,
+        period: r.try_get(27)?,
+        period_unit: r.try_get(28)?,
+        auto_renew: r.try_get::<i64, _>(29)? != 0,
+        auto_renew_period: r.try_get(30)?,
+        spot_strategy: r.try_get(31)?,
+        spot_price_limit: r.try_get(32)?,
+        spot_duration: r.try_get(33)?,
+        spot_interruption_behavior: r.try_get(34)?,
+        io_optimized: r.try_get(35)?,
+        credit_specification: r.try_get(36)?,
+        security_enhancement: r.try_get(37)?,
+        resource_group_id: r.try_get(38)?,
+        http_endpoint: r.try_get(39)?,
+        http_tokens: r.try_get(40)?,
+        http_put_hop_limit: r.try_get(41)?,
+        metadata_tags: r.try_get(42)?,
+        creation_time: r.try_get(43)?,
+        start_time: r.try_get(44)?,
+    })
+}
+
+/// Inserts an instance with its security groups (in the given order).
+pub async fn insert(conn: &mut Conn, i: &Instance, groups: &[String]) -> crate::Result<()> {
+    let seq = next_seq(conn, "instances").await?;
+    let marks: Vec<String> = (1..=46).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "INSERT INTO instances (seq, {COLUMNS}) VALUES ({})",
+        marks.join(", ")
+    );
+    sqlx::query(&sql)
+        .bind(seq)
+        .bind(&i.id)
+        .bind(&i.region_id)
+        .bind(&i.zone_id)
+        .bind(&i.instance_type)
+        .bind(i.vcpus)
+        .bind(i.memory_mib)
+        .bind(&i.image_id)
+        .bind(&i.os_type)
+        .bind(&i.hostname)
+        .bind(&i.name)
+        .bind(&i.description)
+        .bind(&i.vpc_id)
+        .bind(&i.vswitch_id)
+        .bind(&i.private_ip)
+        .bind(&i.mac)
+        .bind(&i.key_pair_name)
+        .bind(&i.password_hash)
+        .bind(&i.user_data)
+        .bind(&i.status)
+        .bind(i.intent.as_deref())
+        .bind(&i.stopped_mode)
+        .bind(i.deletion_protection as i64)
+        .bind(&i.auto_release_time)
+        .bind(&i.instance_charge_type)
+        .bind(&i.internet_charge_type)
+        .bind(i.internet_max_bandwidth_in)
+        .bind(i.internet_max_bandwidth_out)
+        .bind(i.period)
+        .bind(&i.period_unit)
+        .bind(i.auto_renew as i64)
+        .bind(i.auto_renew_period)
+        .bind(&i.spot_strategy)
+        .bind(&i.spot_price_limit)
+        .bind(i.spot_duration)
+        .bind(&i.spot_interruption_behavior)
+        .bind(&i.io_optimized)
+        .bind(&i.credit_specification)
+        .bind(&i.security_enhancement)
+        .bind(&i.resource_group_id)
+        .bind(&i.http_endpoint)
+        .bind(&i.http_tokens)
+        .bind(i.http_put_hop_limit)
+        .bind(&i.metadata_tags)
+        .bind(&i.creation_time)
+        .bind(&i.start_time)
+        .execute(&mut *conn)
+        .await?;
+    set_groups(conn, &i.id, groups).await
+}
+
+/// Replaces the instance's security groups.
+pub async fn set_groups(
+    conn: &mut Conn,
+    instance_id: &str,
+    groups: &[String],
+) -> crate::Result<()> {
+    sqlx::query("DELETE FROM instance_security_groups WHERE instance_id = $1")
+        .bind(instance_id)
+        .execute(&mut *conn)
+        .await?;
+    for (n, g) in groups.iter().enumerate() {
+        sqlx::query("INSERT INTO instance_security_groups (instance_id, security_group_id, position) VALUES ($1, $2, $3)")
+            .bind(instance_id)
+            .bind(g)
+            .bind(n as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn get(conn: &mut Conn, id: &str) -> crate::Result<Option<Instance>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM instances WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The security groups of one instance, in the order they were given.
+pub async fn groups_of(conn: &mut Conn, instance_id: &str) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT security_group_id FROM instance_security_groups WHERE instance_id = $1 ORDER BY position")
+        .bind(instance_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// (instance ID, security group ID) for the given instances, in one query.
+pub async fn groups_of_many(
+    conn: &mut Conn,
+    ids: &[String],
+) -> crate::Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT instance_id, security_group_id FROM instance_security_groups WHERE instance_id IN ({}) ORDER BY instance_id, position",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// IDs of the instances in a security group.
+pub async fn in_group(conn: &mut Conn, group_id: &str) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT instance_id FROM instance_security_groups WHERE security_group_id = $1 ORDER BY instance_id")
+        .bind(group_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// How many instances each of the given security groups holds (groups without any are absent).
+pub async fn count_in_groups(
+    conn: &mut Conn,
+    group_ids: &[String],
+) -> crate::Result<std::collections::HashMap<String, i64>> {
+    let mut out = std::collections::HashMap::new();
+    if group_ids.is_empty() {
+        return Ok(out);
+    }
+    let marks: Vec<String> = (1..=group_ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT security_group_id, COUNT(*) FROM instance_security_groups WHERE security_group_id IN ({}) GROUP BY security_group_id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in group_ids {
+        q = q.bind(id.as_str());
+    }
+    for r in q.fetch_all(&mut *conn).await? {
+        out.insert(r.try_get(0)?, r.try_get(1)?);
+    }
+    Ok(out)
+}
+
+/// IDs of the instances in a VSwitch.
+pub async fn in_vswitch(conn: &mut Conn, vswitch_id: &str) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM instances WHERE vswitch_id = $1 ORDER BY seq")
+        .bind(vswitch_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// The private addresses in use in a VSwitch.
+pub async fn addresses_in_vswitch(conn: &mut Conn, vswitch_id: &str) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT private_ip FROM instances WHERE vswitch_id = $1")
+        .bind(vswitch_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+pub async fn mac_in_use(conn: &mut Conn, mac: &str) -> crate::Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM instances WHERE mac = $1")
+        .bind(mac)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
+}
+
+/// (vCPUs, MiB) of every instance whose status is not Stopped: what the host must hold.
+pub async fn usage(conn: &mut Conn) -> crate::Result<(i64, i64)> {
+    let row = sqlx::query("SELECT CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) FROM instances WHERE status <> 'Stopped'")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// Sets status and intent together (the supervisor contract).
+pub async fn set_state(
+    conn: &mut Conn,
+    id: &str,
+    status: &str,
+    intent: Option<&str>,
+) -> crate::Result<()> {
+    sqlx::query("UPDATE instances SET status = $2, intent = $3 WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(intent)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The supervisor's half of the contract: the instance reached `status`, nothing is pending
+/// (intent cleared); `start_time` is recorded when given (on reaching Running).
+pub async fn settle(
+    conn: &mut Conn,
+    id: &str,
+    status: &str,
+    start_time: Option<&str>,
+) -> crate::Result<()> {
+    sqlx::query("UPDATE instances SET status = $2, intent = NULL, start_time = COALESCE($3, start_time) WHERE id = $1")
+        .bind(id)
+        .bind(status)
+        .bind(start_time)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_stopped_mode(conn: &mut Conn, id: &str, mode: &str) -> crate::Result<()> {
+    sqlx::query("UPDATE instances SET stopped_mode = $2 WHERE id = $1")
+        .bind(id)
+        .bind(mode)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes back the attributes ModifyInstanceAttribute and ModifyInstanceMetadataOptions change.
+pub async fn update_attributes(conn: &mut Conn, i: &Instance) -> crate::Result<()> {
+    sqlx::query("UPDATE instances SET name = $2, description = $3, hostname = $4, password_hash = $5, user_data = $6, deletion_protection = $7, credit_specification = $8, http_endpoint = $9, http_tokens = $10, http_put_hop_limit = $11, metadata_tags = $12 WHERE id = $1")
+        .bind(&i.id)
+        .bind(&i.name)
+        .bind(&i.description)
+        .bind(&i.hostname)
+        .bind(&i.password_hash)
+        .bind(&i.user_data)
+        .bind(i.deletion_protection as i64)
+        .bind(&i.credit_specification)
+        .bind(&i.http_endpoint)
+        .bind(&i.http_tokens)
+        .bind(i.http_put_hop_limit)
+        .bind(&i.metadata_tags)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes the instance row, its memberships and its tags.
+pub async fn delete(conn: &mut Conn, id: &str) -> crate::Result<()> {
+    sqlx::query("DELETE FROM instance_security_groups WHERE instance_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    crate::tags::delete_all(conn, TAG_TYPE, id).await?;
+    sqlx::query("DELETE FROM instances WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a VSwitch's free-address count by `delta` (an instance took or gave back an address).
+pub async fn adjust_vswitch_free(
+    conn: &mut Conn,
+    vswitch_id: &str,
+    delta: i64,
+) -> crate::Result<()> {
+    sqlx::query(
+        "UPDATE vswitches SET available_ip_count = available_ip_count + $2 WHERE vswitch_id = $1",
+    )
+    .bind(vswitch_id)
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The public key of a key pair, if the key pair exists.
+pub async fn key_pair_public_key(conn: &mut Conn, name: &str) -> crate::Result<Option<String>> {
+    let row = sqlx::query("SELECT public_key FROM key_pairs WHERE name = $1")
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub region_id: String,
+    /// `Some(empty)` matches nothing.
+    pub ids: Option<Vec<String>>,
+    pub zone_id: Option<String>,
+    pub vpc_id: Option<String>,
+    pub vswitch_id: Option<String>,
+    pub status: Option<String>,
+    pub name: Option<String>,
+    pub instance_type: Option<String>,
+    pub image_id: Option<String>,
+    pub key_pair_name: Option<String>,
+    pub private_ips: Option<Vec<String>>,
+    pub instance_charge_type: Option<String>,
+    pub resource_group_id: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+fn where_of(f: &Filter) -> Where {
+    let mut w = Where::default();
+    w.eq("region_id", &f.region_id);
+    if let Some(ids) = &f.ids {
+        w.any_of("id", ids);
+    }
+    let eqs = [
+        ("zone_id", &f.zone_id),
+        ("vpc_id", &f.vpc_id),
+        ("vswitch_id", &f.vswitch_id),
+        ("status", &f.status),
+        ("name", &f.name),
+        ("instance_type", &f.instance_type),
+        ("image_id", &f.image_id),
+        ("key_pair_name", &f.key_pair_name),
+        ("instance_charge_type", &f.instance_charge_type),
+        ("resource_group_id", &f.resource_group_id),
+    ];
+    for (column, value) in eqs {
+        if let Some(v) = value {
+            w.eq(column, v);
+        }
+    }
+    if let Some(ips) = &f.private_ips {
+        w.any_of("private_ip", ips);
+    }
+    w.tags(TAG_TYPE, "id", &f.tags);
+    w
+}
+
+/// One page of matching instances (in creation order) with their tags, and the total.
+/// `after` continues a NextToken listing after that `seq`. Returns (total, rows of (seq,
+/// instance, tags)).
+pub async fn list(
+    conn: &mut Conn,
+    filter: &Filter,
+    after: Option<i64>,
+    offset: i64,
+    limit: i64,
+) -> crate::Result<(i64, Vec<(i64, Instance, Vec<Tag>)>)> {
+    let counted = where_of(filter);
+    let mut w = where_of(filter);
+    if let Some(after) = after {
+        w.gt_int("seq", after);
+    }
+    let total_sql = counted.count_sql("instances");
+    // The total's placeholders are the filter's own, which the page query binds first; the
+    // cursor condition comes after them, so the count ignores it.
+    let rows = w
+        .rows_with_tags(
+            conn,
+            "instances",
+            COLUMNS,
+            (TAG_TYPE, "id"),
+            &total_sql,
+            offset,
+            limit,
+        )
+        .await?;
+    let seq_at = COLUMNS.split(',').count();
+    let tag_at = seq_at + 1;
+    let mut page: Vec<(i64, Instance, Vec<Tag>)> = Vec::new();
+    for r in &rows {
+        let id: String = r.try_get(0)?;
+        if page.last().is_none_or(|(_, i, _)| i.id != id) {
+            page.push((r.try_get(seq_at)?, from_row(r)?, Vec::new()));
+        }
+        let key: Option<String> = r.try_get(tag_at)?;
+        if let (Some(key), Some((_, _, tags))) = (key, page.last_mut()) {
+            tags.push(Tag {
+                key,
+                value: r
+                    .try_get::<Option<String>, _>(tag_at + 1)?
+                    .unwrap_or_default(),
+            });
+        }
+    }
+    let total = match (
+        rows.first(),
+        after
+            .is_none()
+            .then(|| total_from_page(offset, limit, page.len()))
+            .flatten(),
+    ) {
+        (_, Some(t)) => t,
+        (Some(first), None) => first.try_get(tag_at + 2)?,
+        (None, None) => counted.count(conn, "instances").await?,
+    };
+    Ok((total, page))
+}
+
+/// Instances with an intent, for the supervisor: (ID, status, intent).
+pub async fn with_intent(conn: &mut Conn) -> crate::Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, status, intent FROM instances WHERE intent IS NOT NULL ORDER BY seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// IDs of instances whose AutoReleaseTime is at or before `now` (both `YYYY-MM-DDTHH:MM:SSZ`, so
+/// text order is time order) and that are not already being deleted.
+pub async fn due_for_release(conn: &mut Conn, now: &str) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM instances WHERE auto_release_time <> '' AND auto_release_time <= $1 AND (intent IS NULL OR intent <> 'delete') ORDER BY seq")
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
