@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// tests), a path to a network namespace (e.g. /run/netns/NAME), or `off` (API only).
     #[arg(long, default_value = "host", env = "HEARTH_HOST_NETWORK")]
     host_network: String,
+    /// `run`: supervise instances (start, stop and watch one `hearth vmm` per running
+    /// instance; the kernel is <data-dir>/vmlinux). `off`: record instances only, launch
+    /// nothing (an API-only node, as the API-level tests use).
+    #[arg(long, default_value = "run", env = "HEARTH_INSTANCES", value_parser = ["run", "off"])]
+    instances: String,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -102,7 +107,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{}", e.message))
         .context("cannot set up the host network (it needs root and nftables; --host-network off serves the API only)")?;
     node.serve_metadata().await;
+    let wake = node.instances_changed.clone();
+    let vm_network = node.network.clone();
     let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node);
+    if args.instances == "run" {
+        let supervisor = crate::node::supervisor::Supervisor::new(cloud.clone(), vm_network);
+        tokio::spawn(supervisor.run(wake));
+    }
     let state = ApiState {
         cloud,
         auth: Arc::new(Authenticator::new(KeyRing::new([key]))),

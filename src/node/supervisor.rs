@@ -139,7 +139,9 @@ impl Supervisor {
         for id in instances::due_for_release(&self.cloud).await? {
             tracing::info!(instance = %id, "AutoReleaseTime reached: releasing");
             let region = self.cloud.config.region.id.clone();
-            if let Err(e) = instances::delete(&self.cloud, &region, &[id.clone()], true, false).await
+            if let Err(e) =
+                instances::delete(&self.cloud, &region, std::slice::from_ref(&id), true, false)
+                    .await
             {
                 tracing::warn!(instance = %id, error = %e.message, "cannot release");
             }
@@ -207,7 +209,8 @@ impl Supervisor {
                 &console,
                 &format!(
                     "the VM ended: {reason}{}",
-                    code.map(|c| format!(" (exit code {c})")).unwrap_or_default()
+                    code.map(|c| format!(" (exit code {c})"))
+                        .unwrap_or_default()
                 ),
             );
             tracing::info!(instance = %id, %reason, "VMM ended");
@@ -282,7 +285,10 @@ impl Supervisor {
             }
             Err(reason) => {
                 tracing::warn!(instance = %id, %reason, "launch failed");
-                note(&paths.console, &format!("the instance could not start: {reason}"));
+                note(
+                    &paths.console,
+                    &format!("the instance could not start: {reason}"),
+                );
                 let _ = vmm_process::request(&paths.socket, "stop").await;
                 self.lock().remove(id);
                 self.remove_tap(id).await;
@@ -321,7 +327,9 @@ impl Supervisor {
             .map(|d| DiskConfig {
                 path: PathBuf::from(&d.path),
                 read_only: false,
-                id: d.id.clone(),
+                // As on ECS, the guest sees the disk ID without "d-" as the serial
+                // (/dev/disk/by-id/virtio-<that>); virtio-blk serials hold 20 bytes.
+                id: d.id.strip_prefix("d-").unwrap_or(&d.id).to_string(),
             })
             .collect();
         vm_disks.push(DiskConfig {
@@ -352,9 +360,9 @@ impl Supervisor {
         std::fs::write(&paths.config, json).map_err(|e| e.to_string())?;
         let _ = std::fs::remove_file(&paths.socket);
         let netns = self.network.as_ref().map(|n| n.namespace_path().as_path());
-        vmm_process::spawn(&paths.config, &paths.log, netns)
+        let pid = vmm_process::spawn(&paths.config, &paths.log, netns)
             .map_err(|e| format!("cannot start hearth vmm: {e}"))?;
-        match vmm_process::wait_for_socket(&paths.socket, VMM_READY).await {
+        match vmm_process::wait_for_socket(&paths.socket, VMM_READY, pid).await {
             Ok(status) if status["state"] == "running" => {
                 self.watch(id, AfterExit::Settle);
                 Ok(())
@@ -383,11 +391,7 @@ impl Supervisor {
     }
 
     async fn sync_network(&self) -> Result<(), String> {
-        self.cloud
-            .host
-            .sync_network()
-            .await
-            .map_err(|e| e.message)
+        self.cloud.host.sync_network().await.map_err(|e| e.message)
     }
 }
 

@@ -80,14 +80,26 @@ async fn exchange(mut stream: UnixStream, command: &str) -> io::Result<Value> {
     serde_json::from_str(line.trim()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-/// Waits until the control socket answers `status`, or `timeout` passes.
-pub async fn wait_for_socket(socket: &Path, timeout: Duration) -> io::Result<Value> {
+/// Waits until the control socket answers `status`, or process `pid` is gone, or `timeout`
+/// passes.
+pub async fn wait_for_socket(socket: &Path, timeout: Duration, pid: u32) -> io::Result<Value> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         match request(socket, "status").await {
             Ok(v) => return Ok(v),
-            Err(e) if tokio::time::Instant::now() >= deadline => return Err(e),
+            Err(e) if tokio::time::Instant::now() >= deadline || !alive(pid) => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
+}
+
+/// Whether the process still exists (and is not a zombie waiting to be reaped).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        !s.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    })
 }

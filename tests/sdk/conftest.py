@@ -62,6 +62,9 @@ class Hearth:
         # Host networking (bridges, nftables) goes into a namespace private to the server, which
         # the kernel removes with the process: tests never leave links or tables on this machine.
         env["HEARTH_HOST_NETWORK"] = "private" if os.geteuid() == 0 else "off"
+        # API-level tests: instances are recorded, not launched (the nested end-to-end tests
+        # run the supervisor with real guests).
+        env["HEARTH_INSTANCES"] = "off"
         env.update(extra_env or {})
         cmd = [hearth_binary(), "serve", "--listen", self.endpoint, "--data-dir", str(self.data_dir)]
         if database_url:

@@ -46,12 +46,37 @@ pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan, Strin
     Ok(plan)
 }
 
-/// HOOK(instances): the NICs of instances that should be on the network (every instance that is
-/// not deleted; a stopped one keeps its address and rules), with their TAP
-/// ([`crate::names::tap_name`]), MAC, private IP, VSwitch, security groups and public IP. There
-/// is no instances table yet, so there are none.
-pub async fn instance_nics(_conn: &mut Conn) -> Result<Vec<NicPlan>, String> {
-    Ok(Vec::new())
+/// The NICs of instances that should be on the network (every instance that is not deleted; a
+/// stopped one keeps its address and rules), with their TAP ([`crate::names::tap_name`]), MAC,
+/// private IP, VSwitch and security groups. Public IPs are not allocated yet.
+pub async fn instance_nics(conn: &mut Conn) -> Result<Vec<NicPlan>, String> {
+    let nics = hearth_store::instances::nics(conn)
+        .await
+        .map_err(|e| format!("reading instance NICs: {e}"))?;
+    nics.into_iter()
+        .map(|n| {
+            Ok(NicPlan {
+                tap: crate::names::tap_name(&n.instance_id, 0),
+                mac: parse_mac(&n.mac)
+                    .ok_or_else(|| format!("instance {}: bad MAC {:?}", n.instance_id, n.mac))?,
+                ip: n.private_ip.parse().map_err(|_| {
+                    format!("instance {}: bad address {:?}", n.instance_id, n.private_ip)
+                })?,
+                vswitch_id: n.vswitch_id,
+                groups: n.groups,
+                public_ip: None,
+            })
+        })
+        .collect()
+}
+
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = text.split(':');
+    for byte in &mut mac {
+        *byte = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
 }
 
 /// HOOK(instances): what the metadata service answers each instance NIC, keyed by its bridge

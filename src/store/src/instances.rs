@@ -532,3 +532,63 @@ pub async fn due_for_release(conn: &mut Conn, now: &str) -> crate::Result<Vec<St
         .await?;
     rows.iter().map(|r| r.try_get(0)).collect()
 }
+
+/// (ID, status, intent) of every instance that is not Stopped: what a restarted supervisor
+/// must find a VMM for.
+pub async fn not_stopped(conn: &mut Conn) -> crate::Result<Vec<(String, String, Option<String>)>> {
+    let rows = sqlx::query(
+        "SELECT id, status, intent FROM instances WHERE status <> 'Stopped' ORDER BY seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// One instance NIC as the host network needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nic {
+    pub instance_id: String,
+    pub mac: String,
+    pub private_ip: String,
+    pub vswitch_id: String,
+    /// Security groups in the instance's order.
+    pub groups: Vec<String>,
+}
+
+/// Every instance's NIC with its security groups (two queries, whatever the count).
+pub async fn nics(conn: &mut Conn) -> crate::Result<Vec<Nic>> {
+    let rows = sqlx::query("SELECT id, mac, private_ip, vswitch_id FROM instances ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut nics = rows
+        .iter()
+        .map(|r| {
+            Ok(Nic {
+                instance_id: r.try_get(0)?,
+                mac: r.try_get(1)?,
+                private_ip: r.try_get(2)?,
+                vswitch_id: r.try_get(3)?,
+                groups: Vec::new(),
+            })
+        })
+        .collect::<crate::Result<Vec<Nic>>>()?;
+    let rows = sqlx::query(
+        "SELECT instance_id, security_group_id FROM instance_security_groups ORDER BY instance_id, position",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut by_instance: std::collections::HashMap<String, Vec<String>> =
+        std::collections::HashMap::new();
+    for r in &rows {
+        by_instance
+            .entry(r.try_get(0)?)
+            .or_default()
+            .push(r.try_get(1)?);
+    }
+    for nic in &mut nics {
+        nic.groups = by_instance.remove(&nic.instance_id).unwrap_or_default();
+    }
+    Ok(nics)
+}

@@ -6,7 +6,6 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::Path;
 
 const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
 const TUNSETVNETHDRSZ: libc::c_ulong = 0x4004_54d8;
@@ -27,7 +26,7 @@ impl Tap {
         if name.is_empty() || name.len() >= libc::IFNAMSIZ {
             return Err(format!("{name:?} is not a valid interface name"));
         }
-        if !Path::new("/sys/class/net").join(name).exists() {
+        if !crate::config::interface_exists(name) {
             return Err(format!("the TAP interface {name:?} does not exist"));
         }
         let file = std::fs::OpenOptions::new()
@@ -97,6 +96,6 @@ mod tests {
     fn missing_tap_is_refused_without_creating_one() {
         let e = Tap::open("hearthnotap1").err().unwrap();
         assert!(e.contains("does not exist"), "{e}");
-        assert!(!Path::new("/sys/class/net/hearthnotap1").exists());
+        assert!(!crate::config::interface_exists("hearthnotap1"));
     }
 }
