@@ -39,7 +39,8 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            memory_mib: 2048,
+            // Room for a 1 GiB guest, its page cache and a copy-on-write overlay in RAM.
+            memory_mib: 3072,
             files: Vec::new(),
             hearth: false,
             images: true,

@@ -33,8 +33,15 @@ while kill -0 $pid 2>/dev/null; do
     [ $(( $(date +%s) - start )) -lt "$timeout" ] || { echo "boot-guest: timeout after ${timeout}s"; break; }
     sleep 1
 done
-[ $status = 0 ] && echo "boot-guest: marker seen after $(( $(date +%s) - start ))s (emulated host clock)"
-kill $pid 2>/dev/null; wait $pid 2>/dev/null
+if [ $status = 0 ]; then
+    echo "boot-guest: marker seen after $(( $(date +%s) - start ))s (emulated host clock)"
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+elif ! kill -0 $pid 2>/dev/null; then
+    wait $pid; echo "boot-guest: qemu ended on its own (status $?); the test host's kernel log:"
+    dmesg | tail -n 20
+else
+    kill $pid 2>/dev/null; wait $pid 2>/dev/null
+fi
 echo "----- guest console -----"
 tr -d '\r' <"$log"
 exit $status
