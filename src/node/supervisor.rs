@@ -48,7 +48,17 @@ enum AfterExit {
     Delete,
 }
 
+/// Where an instance's VMM is in its life, as far as the supervisor is concerned. Only a
+/// `Running` one is acted on by a rescan; the others belong to the task handling them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Launching,
+    Running,
+    Exiting,
+}
+
 struct Watched {
+    phase: Phase,
     after_exit: AfterExit,
     /// The intent already acted on, so a rescan does not send it twice.
     handled: Option<String>,
@@ -101,10 +111,6 @@ impl Supervisor {
         }
     }
 
-    fn watched(&self, id: &str) -> bool {
-        self.lock().contains_key(id)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Watched>> {
         self.vms.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -122,13 +128,14 @@ impl Supervisor {
                 .is_ok_and(|s| s["state"] != "exited");
             if alive {
                 tracing::info!(instance = %id, "adopted its running VMM");
-                self.watch(&id, AfterExit::Settle);
-                if status != STATUS_RUNNING && intent.is_none() {
-                    instances::settle(&self.cloud, &id, STATUS_RUNNING).await?;
+                if status != STATUS_RUNNING && intent.as_deref() == Some("start") {
+                    instances::settle(&self.cloud, &id, STATUS_RUNNING, Some("start")).await?;
                 }
+                self.watch(&id);
             } else if intent.as_deref() != Some("start") {
                 note(&paths.console, "the VMM was gone when hearth restarted");
-                self.after_exit(&id, AfterExit::Settle, None).await;
+                self.set_phase(&id, Phase::Exiting, AfterExit::Settle);
+                self.after_exit(&id, AfterExit::Settle, None, intent).await;
             }
         }
         Ok(())
@@ -147,15 +154,25 @@ impl Supervisor {
             }
         }
         for (id, _status, intent) in instances::pending_intents(&self.cloud).await? {
-            let already = self.lock().get(&id).and_then(|w| w.handled.clone());
-            if already.as_deref() == Some(intent.as_str()) {
-                continue;
+            let (phase, handled) = match self.lock().get(&id) {
+                Some(w) => (Some(w.phase), w.handled.clone()),
+                None => (None, None),
+            };
+            match phase {
+                // Another task owns it right now; it settles or hands back to a rescan.
+                Some(Phase::Launching | Phase::Exiting) => continue,
+                Some(Phase::Running) if handled.as_deref() == Some(intent.as_str()) => continue,
+                _ => {}
             }
             let paths = Paths::of(&self.cloud.data_dir, &id);
-            let live = self.watched(&id);
+            let live = phase == Some(Phase::Running);
             match (intent.as_str(), live) {
-                ("start", false) => self.launch(&id).await,
-                ("start", true) => instances::settle(&self.cloud, &id, STATUS_RUNNING).await?,
+                ("start" | "reboot" | "force_reboot", false) => {
+                    self.launch(&id, Some(&intent)).await
+                }
+                ("start", true) => {
+                    instances::settle(&self.cloud, &id, STATUS_RUNNING, Some("start")).await?;
+                }
                 ("stop" | "force_stop" | "reboot" | "force_reboot" | "delete", true) => {
                     let after = match intent.as_str() {
                         "reboot" | "force_reboot" => AfterExit::Restart,
@@ -169,9 +186,13 @@ impl Supervisor {
                     }
                     self.ask_to_end(&id, &paths.socket, graceful);
                 }
-                ("reboot" | "force_reboot", false) => self.launch(&id).await,
-                ("delete", false) => instances::finish_delete(&self.cloud, &id).await?,
-                (_, false) => instances::settle(&self.cloud, &id, STATUS_STOPPED).await?,
+                ("delete", false) => {
+                    instances::finish_delete(&self.cloud, &id).await?;
+                    let _ = self.sync_network().await;
+                }
+                (_, false) => {
+                    instances::settle(&self.cloud, &id, STATUS_STOPPED, Some(&intent)).await?;
+                }
                 (other, true) => {
                     tracing::warn!(instance = %id, intent = other, "unknown intent ignored")
                 }
@@ -180,19 +201,27 @@ impl Supervisor {
         Ok(())
     }
 
-    fn watch(self: &Arc<Self>, id: &str, after_exit: AfterExit) {
-        self.lock().insert(
-            id.to_string(),
-            Watched {
-                after_exit,
-                handled: None,
-            },
-        );
+    fn set_phase(&self, id: &str, phase: Phase, after_exit: AfterExit) {
+        let mut vms = self.lock();
+        let w = vms.entry(id.to_string()).or_insert(Watched {
+            phase,
+            after_exit,
+            handled: None,
+        });
+        w.phase = phase;
+    }
+
+    /// Marks the instance's VMM Running and waits, in a task, for it to end.
+    fn watch(self: &Arc<Self>, id: &str) {
+        self.set_phase(id, Phase::Running, AfterExit::Settle);
         let me = self.clone();
         let id = id.to_string();
         tokio::spawn(async move {
             let socket = Paths::of(&me.cloud.data_dir, &id).socket;
             let end = vmm_process::wait(&socket).await;
+            if let Some(pid) = end.as_ref().ok().and_then(|v| v["pid"].as_u64()) {
+                vmm_process::wait_gone(pid as u32).await;
+            }
             let (reason, code) = match &end {
                 Ok(v) => (
                     v["reason"].as_str().unwrap_or("unknown").to_string(),
@@ -200,10 +229,14 @@ impl Supervisor {
                 ),
                 Err(e) => (format!("the VMM process died ({e})"), None),
             };
-            let after = me
-                .lock()
-                .remove(&id)
-                .map_or(AfterExit::Settle, |w| w.after_exit);
+            // Exiting until after_exit is done, so no rescan launches or stops it meanwhile.
+            let (after, handled) = match me.lock().get_mut(&id) {
+                Some(w) => {
+                    w.phase = Phase::Exiting;
+                    (w.after_exit, w.handled.clone())
+                }
+                None => (AfterExit::Settle, None),
+            };
             let console = Paths::of(&me.cloud.data_dir, &id).console;
             note(
                 &console,
@@ -214,39 +247,62 @@ impl Supervisor {
                 ),
             );
             tracing::info!(instance = %id, %reason, "VMM ended");
-            me.after_exit(&id, after, code).await;
+            me.after_exit(&id, after, code, handled).await;
         });
     }
 
-    /// What follows the end of a VMM.
-    async fn after_exit(self: &Arc<Self>, id: &str, after: AfterExit, code: Option<i64>) {
+    /// What follows the end of a VMM; `handled` is the intent that ended it, if any.
+    async fn after_exit(
+        self: &Arc<Self>,
+        id: &str,
+        after: AfterExit,
+        code: Option<i64>,
+        handled: Option<String>,
+    ) {
         self.remove_tap(id).await;
         let done = match after {
             AfterExit::Restart => {
-                self.launch(id).await;
+                self.launch(id, handled.as_deref()).await;
                 Ok(())
             }
-            AfterExit::Delete => instances::finish_delete(&self.cloud, id).await,
+            AfterExit::Delete => self.delete(id).await,
             AfterExit::Settle => {
                 // A guest that rebooted itself stays Running on a fresh VMM, as on ECS, unless
                 // the API meanwhile asked for something else.
                 let wanted = self.intent_of(id).await;
-                if code == Some(hearth_vmm::exit::ExitKind::Reboot.code().into())
-                    && wanted.is_none()
-                {
-                    self.launch(id).await;
+                let rebooted = code == Some(hearth_vmm::exit::ExitKind::Reboot.code().into());
+                if rebooted && wanted.is_none() {
+                    self.launch(id, None).await;
                     Ok(())
                 } else if wanted.as_deref() == Some("delete") {
-                    instances::finish_delete(&self.cloud, id).await
+                    self.delete(id).await
                 } else {
-                    instances::settle(&self.cloud, id, STATUS_STOPPED).await
+                    self.forget(id, Phase::Exiting);
+                    instances::settle(&self.cloud, id, STATUS_STOPPED, handled.as_deref())
+                        .await
+                        .map(|_| ())
                 }
             }
         };
         if let Err(e) = done {
             tracing::error!(instance = %id, error = %e.message, "cannot record the end of its VMM");
         }
+    }
+
+    async fn delete(&self, id: &str) -> hearth_cloud::Result<()> {
+        self.forget(id, Phase::Exiting);
+        instances::finish_delete(&self.cloud, id).await?;
+        // Its NIC leaves the plan.
         let _ = self.sync_network().await;
+        Ok(())
+    }
+
+    /// Drops the entry if it is still in `phase` (a relaunch may have replaced it).
+    fn forget(&self, id: &str, phase: Phase) {
+        let mut vms = self.lock();
+        if vms.get(id).is_some_and(|w| w.phase == phase) {
+            vms.remove(id);
+        }
     }
 
     async fn intent_of(&self, id: &str) -> Option<String> {
@@ -264,24 +320,35 @@ impl Supervisor {
                 tracing::warn!(instance = %id, error = %e, "cannot reach the VMM to {first}");
             }
             if graceful {
-                tokio::time::sleep(STOP_GRACE).await;
-                if vmm_process::request(&socket, "status").await.is_ok() {
-                    tracing::warn!(instance = %id, "the guest ignored the shutdown: stopping it");
-                    let _ = vmm_process::request(&socket, "stop").await;
+                // Connected to this VMM now; a later VMM on the same path (after a reboot) is
+                // never the one stopped here.
+                let Ok(this_vmm) = tokio::net::UnixStream::connect(&socket).await else {
+                    return;
+                };
+                tokio::select! {
+                    _ = vmm_process::wait_on(this_vmm) => {}
+                    _ = tokio::time::sleep(STOP_GRACE) => {
+                        tracing::warn!(instance = %id, "the guest ignored the shutdown: stopping it");
+                        let _ = vmm_process::request(&socket, "stop").await;
+                    }
                 }
             }
         });
     }
 
-    /// Starts the instance's VMM and settles it Running once the VMM runs the guest; a launch
-    /// that fails ends Stopped with the reason in its console output.
-    async fn launch(self: &Arc<Self>, id: &str) {
+    /// Starts the instance's VMM and settles it Running (clearing `acted_on`, the intent that
+    /// asked for it) once the VMM runs the guest; a launch that fails ends Stopped with the reason
+    /// in its console output.
+    async fn launch(self: &Arc<Self>, id: &str, acted_on: Option<&str>) {
+        self.set_phase(id, Phase::Launching, AfterExit::Settle);
         let paths = Paths::of(&self.cloud.data_dir, id);
         match self.try_launch(id, &paths).await {
             Ok(()) => {
-                if let Err(e) = instances::settle(&self.cloud, id, STATUS_RUNNING).await {
+                if let Err(e) = instances::settle(&self.cloud, id, STATUS_RUNNING, acted_on).await {
                     tracing::error!(instance = %id, error = %e.message, "cannot record Running");
                 }
+                // A Stop that came in meanwhile is still recorded; the next pass acts on it.
+                self.watch(id);
             }
             Err(reason) => {
                 tracing::warn!(instance = %id, %reason, "launch failed");
@@ -289,10 +356,12 @@ impl Supervisor {
                     &paths.console,
                     &format!("the instance could not start: {reason}"),
                 );
-                let _ = vmm_process::request(&paths.socket, "stop").await;
-                self.lock().remove(id);
+                self.forget(id, Phase::Launching);
                 self.remove_tap(id).await;
-                if let Err(e) = instances::settle(&self.cloud, id, STATUS_STOPPED).await {
+                let intent = self.intent_of(id).await;
+                if let Err(e) =
+                    instances::settle(&self.cloud, id, STATUS_STOPPED, intent.as_deref()).await
+                {
                     tracing::error!(instance = %id, error = %e.message, "cannot record Stopped");
                 }
             }
@@ -317,9 +386,20 @@ impl Supervisor {
         drop(conn);
         let tap = names::tap_name(id, 0);
         if let Some(network) = &self.network {
-            network
-                .create_tap(&tap, &names::bridge_name(&instance.vswitch_id))
-                .await?;
+            let bridge = names::bridge_name(&instance.vswitch_id);
+            // After a reboot the previous VMM may still be closing its end of the TAP for a
+            // moment (EBUSY): wait for it rather than fail the restart.
+            let mut tries = 0;
+            loop {
+                match network.create_tap(&tap, &bridge).await {
+                    Ok(()) => break,
+                    Err(e) if e.contains("busy") && tries < 100 => {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             self.sync_network().await?;
         }
         let mut vm_disks: Vec<DiskConfig> = disks
@@ -362,20 +442,17 @@ impl Supervisor {
         let netns = self.network.as_ref().map(|n| n.namespace_path().as_path());
         let pid = vmm_process::spawn(&paths.config, &paths.log, netns)
             .map_err(|e| format!("cannot start hearth vmm: {e}"))?;
-        match vmm_process::wait_for_socket(&paths.socket, VMM_READY, pid).await {
-            Ok(status) if status["state"] == "running" => {
-                self.watch(id, AfterExit::Settle);
-                Ok(())
-            }
-            Ok(status) => Err(format!(
+        let failed = match vmm_process::wait_for_socket(&paths.socket, VMM_READY, pid).await {
+            Ok(status) if status["state"] == "running" => return Ok(()),
+            Ok(status) => format!(
                 "the VMM did not run the guest: {}",
                 status["reason"].as_str().unwrap_or("no reason given")
-            )),
-            Err(_) => Err(format!(
-                "the VMM did not start: {}",
-                last_lines(&paths.log, 5)
-            )),
-        }
+            ),
+            Err(e) => format!("the VMM did not start ({e}): {}", last_lines(&paths.log, 5)),
+        };
+        // Never leave a VMM we do not watch: it would hold the disks and the TAP.
+        vmm_process::kill(pid);
+        Err(failed)
     }
 
     fn kernel(&self) -> PathBuf {

@@ -65,6 +65,20 @@ pub async fn wait(socket: &Path) -> io::Result<Value> {
     request(socket, "wait").await
 }
 
+/// `wait` on a connection already made (to be sure which VMM is waited for).
+pub async fn wait_on(stream: UnixStream) -> io::Result<Value> {
+    exchange(stream, "wait").await
+}
+
+/// SIGKILL to a VMM that must not live on (its reaper thread collects it).
+pub fn kill(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // SAFETY: kill has no memory effects. Called right after the VMM failed to answer, so
+        // the pid is still ours (or already gone: then ESRCH, ignored).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}
+
 async fn exchange(mut stream: UnixStream, command: &str) -> io::Result<Value> {
     stream
         .write_all(format!("{{\"command\":\"{command}\"}}\n").as_bytes())
@@ -102,4 +116,15 @@ fn alive(pid: u32) -> bool {
             .trim_start()
             .starts_with('Z')
     })
+}
+
+/// Waits (up to a few seconds) until process `pid` has exited, after its `wait` answer: only then
+/// are its disks and TAP free, and only then may the instance be called Stopped.
+pub async fn wait_gone(pid: u32) {
+    for _ in 0..200 {
+        if !alive(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

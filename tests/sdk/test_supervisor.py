@@ -111,7 +111,20 @@ def test_instances_run_stop_start_delete_and_survive_a_server_crash():
 
         call("StartInstance", "2014-05-26", InstanceId=iid)
         wait_status(h, iid, "Running")
-        assert len(vmm_pids(config)) == 1
+        started = vmm_pids(config)
+        assert len(started) == 1
+
+        # A forced reboot is a fresh VMM and a fresh boot; the instance ends Running again.
+        boots = console(h, iid).count(MARKER.strip())
+        call("RebootInstance", "2014-05-26", InstanceId=iid, ForceStop="true")
+        deadline = time.time() + 30
+        while (vmm_pids(config) in ([], started) or console(h, iid).count(MARKER.strip()) == boots) \
+                and time.time() < deadline:
+            time.sleep(0.2)
+        wait_status(h, iid, "Running")
+        rebooted = vmm_pids(config)
+        assert len(rebooted) == 1 and rebooted != started, f"{started} -> {rebooted}"
+        assert console(h, iid).count(MARKER.strip()) == boots + 1
 
         call("DeleteInstance", "2014-05-26", InstanceId=iid, Force="true")
         wait_status(h, iid, "gone")

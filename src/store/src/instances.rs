@@ -316,21 +316,25 @@ pub async fn set_state(
     Ok(())
 }
 
-/// The supervisor's half of the contract: the instance reached `status`, nothing is pending
-/// (intent cleared); `start_time` is recorded when given (on reaching Running).
+/// The supervisor's half of the contract: the instance reached `status` and the intent it acted
+/// on (`acted_on`, None for none) is done, so the intent is cleared; `start_time` is recorded when
+/// given (on reaching Running). Nothing changes if the API recorded another intent meanwhile (a
+/// Stop during Starting): returns whether the instance was settled.
 pub async fn settle(
     conn: &mut Conn,
     id: &str,
     status: &str,
     start_time: Option<&str>,
-) -> crate::Result<()> {
-    sqlx::query("UPDATE instances SET status = $2, intent = NULL, start_time = COALESCE($3, start_time) WHERE id = $1")
+    acted_on: Option<&str>,
+) -> crate::Result<bool> {
+    let done = sqlx::query("UPDATE instances SET status = $2, intent = NULL, start_time = COALESCE($3, start_time) WHERE id = $1 AND COALESCE(intent, '') = COALESCE($4, '')")
         .bind(id)
         .bind(status)
         .bind(start_time)
+        .bind(acted_on)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 pub async fn set_stopped_mode(conn: &mut Conn, id: &str, mode: &str) -> crate::Result<()> {

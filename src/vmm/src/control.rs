@@ -7,7 +7,8 @@
 //! {"command":"stop"}      -> ends the VM at once (exit code 5)
 //! {"command":"pause"} / {"command":"resume"}
 //! {"command":"wait"}      -> no answer until the VM ends, then its final status:
-//!                            {"ok":true,"state":"exited","reason":"guest rebooted (...)","exit_code":3}
+//!                            {"ok":true,"state":"exited","reason":"guest rebooted (...)","exit_code":3,"pid":N}
+//!                            (the process exits right after; pid lets a client wait for that)
 //! ```
 //! The socket disappears when the VMM exits; `wait` is how a client learns why.
 //! Errors: {"ok":false,"error":"..."}.

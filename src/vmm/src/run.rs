@@ -142,15 +142,15 @@ impl Vmm {
 
         let halt_probe = Arc::new(HaltProbe::new(self.vcpus.len()));
         let threads = self.start_vcpus(&halt_probe)?;
-        // Some(deadline) while looking for a powered-off guest.
-        let mut probing: Option<(Instant, u64)> = None;
+        // Some((deadline, round, when it was asked)) while looking for a powered-off guest.
+        let mut probing: Option<(Instant, u64, Instant)> = None;
         self.shared.set_state(VmState::Running);
 
         let mut connections: HashMap<u64, Connection> = HashMap::new();
         let mut next_connection = TOKEN_CONNECTION_BASE;
         let mut events = vec![EpollEvent::default(); 32];
         while !self.shared.ending() {
-            if let Some((deadline, round)) = probing {
+            if let Some((deadline, round, asked)) = probing {
                 if halt_probe.all_halted(round) {
                     self.shared.end(Exit::new(
                         ExitKind::Shutdown,
@@ -164,12 +164,14 @@ impl Vmm {
                         "hearth vmm: the guest said it powered down, but its vCPUs still run"
                     );
                     probing = None;
-                } else {
+                } else if round == 0 || asked.elapsed() >= HALT_PROBE_EVERY {
+                    // A new round only once the last had its time: other events waking this
+                    // loop must not restart rounds before the vCPUs could answer.
                     let round = halt_probe.start_round();
                     for t in &threads {
                         let _ = t.kill(runner::kick_signal());
                     }
-                    probing = Some((deadline, round));
+                    probing = Some((deadline, round, Instant::now()));
                 }
             }
             let timeout = match probing {
@@ -219,7 +221,7 @@ impl Vmm {
                     }
                     TOKEN_POWER_OFF => {
                         let _ = self.shared.guest_said.power_off_evt.read();
-                        probing = Some((Instant::now() + HALT_PROBE_FOR, 0));
+                        probing = Some((Instant::now() + HALT_PROBE_FOR, 0, Instant::now()));
                     }
                     TOKEN_STDIN => self.forward_stdin(),
                     TOKEN_TERMINATE => {
@@ -248,10 +250,12 @@ impl Vmm {
             }
         }
         if let Some(exit) = self.shared.exit() {
+            // The pid, so a client can wait for the process itself to be gone.
             let last = control::ok(json!({
                 "state": "exited",
                 "reason": exit.reason,
                 "exit_code": exit.code(),
+                "pid": std::process::id(),
             }));
             for conn in connections.values_mut().filter(|c| c.waiting) {
                 let _ = conn.stream.set_nonblocking(false);

@@ -139,7 +139,11 @@ async fn supervisor_contract() {
         .await
         .unwrap_err();
     assert_eq!(err.code, "IncorrectInstanceStatus");
-    settle(&c, &id, STATUS_RUNNING).await.unwrap();
+    // A settle for an intent that is not the current one changes nothing.
+    assert!(!settle(&c, &id, STATUS_RUNNING, Some("stop")).await.unwrap());
+    assert!(settle(&c, &id, STATUS_RUNNING, Some("start"))
+        .await
+        .unwrap());
     assert_eq!(state(&c, &id).await, Some(("Running".into(), None)));
     assert!(pending_intents(&c).await.unwrap().is_empty());
     // Reboot and stop set Stopping with their intents.
@@ -161,7 +165,9 @@ async fn supervisor_contract() {
         state(&c, &id).await.unwrap().1.as_deref(),
         Some("force_reboot")
     );
-    settle(&c, &id, STATUS_RUNNING).await.unwrap();
+    assert!(settle(&c, &id, STATUS_RUNNING, Some("force_reboot"))
+        .await
+        .unwrap());
     change(&c, &region, &ids, stop, Some("StopCharging"), false)
         .await
         .unwrap();
@@ -169,7 +175,7 @@ async fn supervisor_contract() {
         state(&c, &id).await,
         Some(("Stopping".into(), Some("stop".into())))
     );
-    settle(&c, &id, STATUS_STOPPED).await.unwrap();
+    assert!(settle(&c, &id, STATUS_STOPPED, Some("stop")).await.unwrap());
     // Start again, then a forced delete of the running instance goes through the supervisor.
     change(&c, &region, &ids, Change::Start, None, false)
         .await
@@ -178,7 +184,9 @@ async fn supervisor_contract() {
         state(&c, &id).await,
         Some(("Starting".into(), Some("start".into())))
     );
-    settle(&c, &id, STATUS_RUNNING).await.unwrap();
+    assert!(settle(&c, &id, STATUS_RUNNING, Some("start"))
+        .await
+        .unwrap());
     let err = delete(&c, &region, &ids, false, false).await.unwrap_err();
     assert_eq!(
         (err.code.as_str(), err.status),

@@ -202,15 +202,17 @@ pub async fn finish_delete(cloud: &Cloud, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// For the supervisor: an instance reached `status` (Running, Stopped, ...) and its intent is
-/// done. Reaching Running records the start time. A missing instance is not an error.
-pub async fn settle(cloud: &Cloud, id: &str, status: &str) -> Result<()> {
+/// For the supervisor: an instance reached `status` (Running, Stopped, ...) and the intent it
+/// acted on (`acted_on`) is done. Reaching Running records the start time. If the API recorded
+/// another intent meanwhile, nothing changes and this returns false: the supervisor acts on the
+/// new one next. A missing instance is not an error (false).
+pub async fn settle(cloud: &Cloud, id: &str, status: &str, acted_on: Option<&str>) -> Result<bool> {
     let now = ids::now_utc();
     let start_time = (status == STATUS_RUNNING).then_some(now.as_str());
     let mut tx = cloud.store.write().await?;
-    store::settle(&mut tx, id, status, start_time).await?;
+    let settled = store::settle(&mut tx, id, status, start_time, acted_on).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(settled)
 }
 
 /// For the supervisor: (instance ID, status, intent) of every instance with an intent.
