@@ -153,9 +153,6 @@ impl Vmm {
         timeline.mark("map guest memory");
         let kvm = Kvm::new().map_err(BuildError::OpenKvm)?;
         let vm = kvm.create_vm().map_err(kvm_err("creating the VM"))?;
-        // Registering memory waits for an SRCU grace period in the host kernel (several ms on a
-        // busy host); nothing but KVM_RUN needs it done, so it overlaps with the rest of the build.
-        let registration = register_memory_in_background(&kvm, &vm, &mem)?;
         vm.set_tss_address(layout::KVM_TSS_ADDR as usize)
             .map_err(kvm_err("setting the TSS address"))?;
         vm.create_irq_chip()
@@ -166,6 +163,11 @@ impl Vmm {
         };
         vm.create_pit2(pit)
             .map_err(kvm_err("creating the in-kernel PIT"))?;
+        // Registering memory waits for an SRCU grace period in the host kernel (several ms on a
+        // busy host); nothing but KVM_RUN needs it done, so it overlaps with the rest of the build.
+        // Started after the irqchip and PIT: those register I/O devices under the same slots
+        // lock, and would otherwise queue behind the memory slot's grace period.
+        let registration = register_memory_in_background(&kvm, &vm, &mem)?;
         timeline.mark("open KVM, create VM, irqchip, PIT");
 
         let kernel = boot::load_kernel(&mem, &config.kernel)?;
