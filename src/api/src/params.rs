@@ -169,6 +169,42 @@ fn list_index(name: &str, text: &str) -> Result<u32> {
     }
 }
 
+/// Parameters about the request, not the action: left out of ClientToken fingerprints (DryRun
+/// too: a dry run records nothing, so it never meets a token's earlier answer).
+const NOT_FINGERPRINTED: &[&str] = &[
+    "AccessKeyId",
+    "ClientToken",
+    "Format",
+    "Signature",
+    "SignatureMethod",
+    "SignatureNonce",
+    "SignatureType",
+    "SignatureVersion",
+    "Timestamp",
+    "Version",
+    "SecurityToken",
+    "DryRun",
+];
+
+impl Params {
+    /// The ClientToken, if given, with a fingerprint of the action's parameters. The fingerprint
+    /// is a hash, because it is stored and the parameters may hold a Password.
+    pub fn idempotency(&self) -> Option<hearth_cloud::client_token::Idempotency> {
+        use sha2::{Digest, Sha256};
+        let token = self.opt("ClientToken")?;
+        let text = self
+            .iter()
+            .filter(|(k, v)| !NOT_FINGERPRINTED.contains(k) && !v.is_empty())
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        Some(hearth_cloud::client_token::Idempotency {
+            token: token.to_string(),
+            fingerprint: hex::encode(Sha256::digest(text.as_bytes())),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,13 @@ use serde::Serialize;
 
 use crate::{ids, Error, Result};
 
+/// A ClientToken and the fingerprint of the parameters it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub token: String,
+    pub fingerprint: String,
+}
+
 /// Checks the token's form: 1–64 ASCII characters (as ECS documents).
 pub fn check(token: &str) -> Result<()> {
     if !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_graphic()) {

@@ -4,7 +4,7 @@
 
 use hearth_cloud::paging::Page;
 use hearth_cloud::security_group::{
-    self as sg, Direction, GroupFilter, Idempotency, NicType, Paging, RuleInput,
+    self as sg, Direction, GroupFilter, NicType, Paging, RuleInput,
 };
 use hearth_cloud::{Cloud, Error, Result};
 use serde_json::{json, Value};
@@ -38,36 +38,6 @@ pub async fn call(cloud: &Cloud, action: &str, p: &Params) -> Result<Value> {
     }
 }
 
-/// Parameters that are about the request, not the action: left out of ClientToken fingerprints.
-const COMMON: &[&str] = &[
-    "AccessKeyId",
-    "ClientToken",
-    "Format",
-    "Signature",
-    "SignatureMethod",
-    "SignatureNonce",
-    "SignatureType",
-    "SignatureVersion",
-    "Timestamp",
-    "Version",
-    "SecurityToken",
-];
-
-/// The ClientToken, if given, with a canonical fingerprint of the action's parameters.
-fn client_token(p: &Params) -> Option<Idempotency> {
-    let token = p.opt("ClientToken")?;
-    let fingerprint = p
-        .iter()
-        .filter(|(k, v)| !COMMON.contains(k) && !v.is_empty())
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    Some(Idempotency {
-        token: token.to_string(),
-        fingerprint,
-    })
-}
-
 async fn create(cloud: &Cloud, p: &Params) -> Result<Value> {
     let group = sg::NewGroup {
         region_id: p.required("RegionId")?.to_string(),
@@ -77,7 +47,7 @@ async fn create(cloud: &Cloud, p: &Params) -> Result<Value> {
         group_type: p.opt("SecurityGroupType").map(String::from),
         resource_group_id: p.opt("ResourceGroupId").map(String::from),
         tags: p.tags()?,
-        client_token: client_token(p),
+        client_token: p.idempotency(),
     };
     let id = sg::create(cloud, group).await?;
     Ok(json!({"SecurityGroupId": id}))
@@ -342,7 +312,7 @@ async fn authorize(cloud: &Cloud, p: &Params, direction: Direction) -> Result<Va
     let region_id = p.required("RegionId")?;
     let id = p.required("SecurityGroupId")?;
     let inputs = rule_inputs(p)?;
-    sg::authorize(cloud, region_id, id, direction, &inputs, client_token(p)).await?;
+    sg::authorize(cloud, region_id, id, direction, &inputs, p.idempotency()).await?;
     Ok(json!({}))
 }
 

@@ -71,12 +71,7 @@ pub struct MetadataOptions {
     pub instance_metadata_tags: Option<String>,
 }
 
-/// A ClientToken with the canonical text of the request's parameters.
-#[derive(Debug, Clone)]
-pub struct Idempotency {
-    pub token: String,
-    pub fingerprint: String,
-}
+pub use crate::client_token::Idempotency;
 
 /// CreateInstance / RunInstances as decoded from the wire.
 #[derive(Debug, Clone, Default)]

@@ -28,12 +28,7 @@ pub fn capacity(group_type: &str) -> i64 {
 /// Rules one group may hold, ingress and egress together (the ECS default quota).
 pub const MAX_RULES_PER_GROUP: i64 = 200;
 
-/// A ClientToken and the fingerprint of the parameters it came with.
-#[derive(Debug, Clone)]
-pub struct Idempotency {
-    pub token: String,
-    pub fingerprint: String,
-}
+pub use crate::client_token::Idempotency;
 
 #[derive(Debug, Clone, Default)]
 pub struct NewGroup {

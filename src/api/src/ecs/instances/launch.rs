@@ -3,44 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use hearth_cloud::instances::{self, Billing, DiskRequest, Idempotency, Launch, MetadataOptions};
+use hearth_cloud::instances::{self, Billing, DiskRequest, Launch, MetadataOptions};
 use hearth_cloud::{Cloud, Error, Result};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::params::Params;
-
-/// Parameters that are about the request, not the action: left out of ClientToken fingerprints.
-const COMMON: &[&str] = &[
-    "AccessKeyId",
-    "ClientToken",
-    "Format",
-    "Signature",
-    "SignatureMethod",
-    "SignatureNonce",
-    "SignatureType",
-    "SignatureVersion",
-    "Timestamp",
-    "Version",
-    "SecurityToken",
-    "DryRun",
-];
-
-/// The ClientToken with a fingerprint of the action's parameters. The fingerprint is a hash,
-/// because it is stored and the parameters may hold a Password.
-pub fn idempotency(p: &Params) -> Option<Idempotency> {
-    let token = p.opt("ClientToken")?;
-    let text = p
-        .iter()
-        .filter(|(k, v)| !COMMON.contains(k) && !v.is_empty())
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    Some(Idempotency {
-        token: token.to_string(),
-        fingerprint: hex::encode(Sha256::digest(text.as_bytes())),
-    })
-}
 
 fn owned(v: Option<&str>) -> Option<String> {
     v.map(String::from)
@@ -309,7 +276,7 @@ pub fn decode(p: &Params, run: bool) -> Result<Launch> {
         billing,
         metadata,
         absent,
-        client_token: idempotency(p),
+        client_token: p.idempotency(),
         dry_run: p.boolean("DryRun")?.unwrap_or(false),
     })
 }
