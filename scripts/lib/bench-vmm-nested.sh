@@ -42,7 +42,7 @@ start() { # start hearth|qemu CMDLINE: starts the VMM in the background as $pid
     : >"$work/console.log"
     if [ "$1" = hearth ]; then
         hearth_cfg "$2"
-        hearth vmm --config "$work/vm.json" 2>"$work/vmm.err" &
+        hearth-vmm --config "$work/vm.json" 2>"$work/vmm.err" &
     else
         qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,acpi=off -enable-kvm -cpu host \
             -smp 2 -m 512 -nodefaults -no-user-config -display none -no-reboot \

@@ -1,7 +1,6 @@
 //! Command-line entry points.
 
 mod credentials;
-mod kvm_check;
 mod serve;
 mod vmm;
 mod vmm_ctl;

@@ -72,7 +72,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         println!("  AccessKeyId:     {}", key.id);
         println!("  AccessKeySecret: {}", key.secret);
     }
-    if let Some(warning) = super::kvm_check::warning() {
+    if let Some(warning) = hearth_vmm::kvm_check::warning() {
         tracing::warn!("{warning}");
     }
     let url = args

@@ -441,7 +441,7 @@ impl Supervisor {
         let _ = std::fs::remove_file(&paths.socket);
         let netns = self.network.as_ref().map(|n| n.namespace_path().as_path());
         let pid = vmm_process::spawn(&paths.config, &paths.log, netns)
-            .map_err(|e| format!("cannot start hearth vmm: {e}"))?;
+            .map_err(|e| format!("cannot start hearth-vmm: {e}"))?;
         let failed = match vmm_process::wait_for_socket(&paths.socket, VMM_READY, pid).await {
             Ok(status) if status["state"] == "running" => return Ok(()),
             Ok(status) => format!(

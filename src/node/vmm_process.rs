@@ -1,4 +1,4 @@
-//! One `hearth vmm` process per running instance. It is started in a session of its own, so it
+//! One `hearth-vmm` process per running instance. It is started in a session of its own, so it
 //! outlives `hearth serve` (a restart or a kill -9 of the control plane leaves guests running),
 //! and it is reached only through its control socket, so a restarted serve can adopt it.
 
@@ -14,16 +14,32 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
-/// Starts `hearth vmm --config CONFIG` detached, its stdout and stderr appended to `log`, in
+/// `hearth-vmm` in the directory of the running `hearth`: the two are built and installed
+/// together, and a VMM of another build could misread the config this one writes.
+pub fn vmm_binary() -> anyhow::Result<std::path::PathBuf> {
+    use anyhow::Context;
+    let exe = std::env::current_exe().context("cannot find the running hearth binary")?;
+    let vmm = exe.with_file_name("hearth-vmm");
+    if !vmm.is_file() {
+        anyhow::bail!(
+            "{} is missing: hearth-vmm is built and installed next to hearth \
+             (cargo build --release --bins builds both)",
+            vmm.display()
+        );
+    }
+    Ok(vmm)
+}
+
+/// Starts `hearth-vmm --config CONFIG` detached, its stdout and stderr appended to `log`, in
 /// the network namespace `netns` when given (where the instance's TAP lives). Returns its pid.
 /// A thread reaps it when it ends, so no zombie stays behind.
 pub fn spawn(config: &Path, log: &Path, netns: Option<&Path>) -> io::Result<u32> {
-    let exe = std::env::current_exe()?;
+    let exe =
+        vmm_binary().map_err(|e| io::Error::new(io::ErrorKind::NotFound, format!("{e:#}")))?;
     let netns = netns.map(std::fs::File::open).transpose()?;
     let out = OpenOptions::new().create(true).append(true).open(log)?;
     let mut cmd = Command::new(exe);
-    cmd.arg("vmm")
-        .arg("--config")
+    cmd.arg("--config")
         .arg(config)
         .stdin(Stdio::null())
         .stdout(out.try_clone()?)

@@ -1,5 +1,5 @@
 """The instance supervisor on this machine's real /dev/kvm: RunInstances launches a real
-`hearth vmm` process whose guest reaches Running, a kill -9 of `hearth serve` leaves the guest
+`hearth-vmm` process whose guest reaches Running, a kill -9 of `hearth serve` leaves the guest
 alone and the restarted server adopts it, ForceStop ends the VMM (Stopped, with the reason in the
 console output), StartInstance launches it again and a forced DeleteInstance removes VMM, records
 and files. The guest is a small payload (it prints a line and halts) because a stock Linux kernel
@@ -34,7 +34,7 @@ def payload():
 
 
 def vmm_pids(config_path):
-    """PIDs of `hearth vmm` processes running this config."""
+    """PIDs of `hearth-vmm` processes running this config."""
     pids = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
@@ -42,7 +42,7 @@ def vmm_pids(config_path):
                 cmd = (d / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"vmm" in cmd and str(config_path).encode() in cmd:
+            if cmd[0].endswith(b"hearth-vmm") and str(config_path).encode() in cmd:
                 pids.append(int(d.name))
     return pids
 

@@ -1,12 +1,14 @@
 //! The plan from the store: what the API has recorded is what the host should be.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hearth_cloud::cidr::Cidr;
 use hearth_cloud::config::Network as NetworkConfig;
 use hearth_cloud::security_group::{rule_from_record, Rule};
+use hearth_store::instances::MetadataRecord;
 use hearth_store::{security_groups, vswitches, Conn};
 
+use crate::metadata::InstanceMetadata;
 use crate::plan::{GroupPlan, NatPlan, NicPlan, Plan, VSwitchPlan};
 
 /// Reads the plan on `conn`. Called on the API's write transaction, it sees that transaction's
@@ -79,21 +81,126 @@ fn parse_mac(text: &str) -> Option<[u8; 6]> {
     parts.next().is_none().then_some(mac)
 }
 
-/// HOOK(instances): what the metadata service answers each instance NIC, keyed by its bridge
-/// ([`crate::names::bridge_name`] of its VSwitch) and private IP: the items of
-/// wire-protocols.md (instance-id, hostname, instance/instance-type, image-id, mac, private-ipv4,
-/// region-id, zone-id, vpc-id, vswitch-id, vswitch-cidr-block, public-keys/…,
-/// network/interfaces/macs/<mac>/…), user data and the ModifyInstanceMetadataOptions settings.
-/// No instances yet, so none.
+/// Every instance's metadata, keyed as the service looks it up: by the bridge it asks from
+/// ([`crate::names::bridge_name`] of its VSwitch) and its private IP. The items are those of
+/// wire-protocols.md (instance-id, hostname, instance/instance-type, image-id, mac,
+/// private-ipv4, region-id, zone-id, vpc-id, vswitch-id, vswitch-cidr-block, public-keys/…,
+/// network/interfaces/macs/<mac>/…), with the user data and the ModifyInstanceMetadataOptions
+/// settings.
 pub async fn instance_metadata(
-    _conn: &mut Conn,
-) -> Result<
-    Vec<(
-        String,
-        std::net::Ipv4Addr,
-        crate::metadata::InstanceMetadata,
-    )>,
-    String,
-> {
-    Ok(Vec::new())
+    conn: &mut Conn,
+) -> Result<Vec<(String, std::net::Ipv4Addr, InstanceMetadata)>, String> {
+    let records = hearth_store::instances::metadata_records(conn)
+        .await
+        .map_err(|e| format!("reading instance metadata: {e}"))?;
+    records
+        .into_iter()
+        .map(|r| {
+            let ip = r.private_ip.parse().map_err(|_| {
+                format!("instance {}: bad address {:?}", r.instance_id, r.private_ip)
+            })?;
+            Ok((crate::names::bridge_name(&r.vswitch_id), ip, metadata_of(r)))
+        })
+        .collect()
+}
+
+fn metadata_of(r: MetadataRecord) -> InstanceMetadata {
+    let mut items = BTreeMap::new();
+    let mut item = |k: &str, v: &str| items.insert(k.to_string(), v.to_string());
+    item("instance-id", &r.instance_id);
+    item("hostname", &r.hostname);
+    item("instance/instance-type", &r.instance_type);
+    item("image-id", &r.image_id);
+    item("mac", &r.mac);
+    item("private-ipv4", &r.private_ip);
+    item("region-id", &r.region_id);
+    item("zone-id", &r.zone_id);
+    item("vpc-id", &r.vpc_id);
+    item("vswitch-id", &r.vswitch_id);
+    item("vswitch-cidr-block", &r.vswitch_cidr);
+    let nic = format!("network/interfaces/macs/{}", r.mac);
+    item(&format!("{nic}/primary-ip-address"), &r.private_ip);
+    item(&format!("{nic}/vpc-id"), &r.vpc_id);
+    item(&format!("{nic}/vswitch-id"), &r.vswitch_id);
+    item(&format!("{nic}/vswitch-cidr-block"), &r.vswitch_cidr);
+    if let Ok(cidr) = Cidr::parse(&r.vswitch_cidr) {
+        let gateway = hearth_cloud::cidr::gateway(&cidr);
+        item(&format!("{nic}/gateway"), &gateway.to_string());
+    }
+    if let Some(key) = &r.public_key {
+        item("public-keys/0/openssh-key", key);
+    }
+    // Stored as given (Base64) and checked when it was given; a record that no longer decodes
+    // is served as no user data rather than garbage.
+    let user_data = match r.user_data.as_str() {
+        "" => None,
+        encoded => hearth_cloud::instances::rules::user_data(encoded, usize::MAX)
+            .ok()
+            .map(|bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned()),
+    };
+    InstanceMetadata {
+        items,
+        user_data,
+        tokens_required: r.http_tokens == "required",
+        disabled: r.http_endpoint == "disabled",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> MetadataRecord {
+        MetadataRecord {
+            instance_id: "i-abc".into(),
+            hostname: "web-1".into(),
+            instance_type: "ecs.t6.small".into(),
+            image_id: "tiny-x64".into(),
+            mac: "00:16:3e:01:02:03".into(),
+            private_ip: "10.1.2.7".into(),
+            region_id: "local-1".into(),
+            zone_id: "local-1a".into(),
+            vpc_id: "vpc-1".into(),
+            vswitch_id: "vsw-1".into(),
+            vswitch_cidr: "10.1.2.0/24".into(),
+            public_key: Some("ssh-ed25519 AAAA test".into()),
+            user_data: "IyEvYmluL3NoCmVjaG8gaGkK".into(), // "#!/bin/sh\necho hi\n"
+            http_endpoint: "enabled".into(),
+            http_tokens: "optional".into(),
+        }
+    }
+
+    #[test]
+    fn an_instance_is_told_its_own_identity_network_key_and_user_data() {
+        let md = metadata_of(record());
+        let item = |k: &str| md.items.get(k).map(String::as_str);
+        assert_eq!(item("instance-id"), Some("i-abc"));
+        assert_eq!(item("hostname"), Some("web-1"));
+        assert_eq!(item("instance/instance-type"), Some("ecs.t6.small"));
+        assert_eq!(item("private-ipv4"), Some("10.1.2.7"));
+        assert_eq!(item("vswitch-cidr-block"), Some("10.1.2.0/24"));
+        assert_eq!(
+            item("network/interfaces/macs/00:16:3e:01:02:03/gateway"),
+            Some("10.1.2.1")
+        );
+        assert_eq!(
+            item("public-keys/0/openssh-key"),
+            Some("ssh-ed25519 AAAA test")
+        );
+        assert_eq!(md.user_data.as_deref(), Some("#!/bin/sh\necho hi\n"));
+        assert!(!md.tokens_required && !md.disabled);
+    }
+
+    #[test]
+    fn metadata_options_and_missing_parts_are_honoured() {
+        let mut r = record();
+        r.user_data = String::new();
+        r.public_key = None;
+        r.http_tokens = "required".into();
+        r.http_endpoint = "disabled".into();
+        let md = metadata_of(r);
+        assert_eq!(md.user_data, None);
+        assert!(!md.items.keys().any(|k| k.starts_with("public-keys")));
+        assert!(md.tokens_required && md.disabled);
+    }
 }

@@ -596,3 +596,60 @@ pub async fn nics(conn: &mut Conn) -> crate::Result<Vec<Nic>> {
     }
     Ok(nics)
 }
+
+/// What the metadata service tells an instance about itself (see hearth_net::desired).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataRecord {
+    pub instance_id: String,
+    pub hostname: String,
+    pub instance_type: String,
+    pub image_id: String,
+    pub mac: String,
+    pub private_ip: String,
+    pub region_id: String,
+    pub zone_id: String,
+    pub vpc_id: String,
+    pub vswitch_id: String,
+    pub vswitch_cidr: String,
+    /// The key pair's public key, when the instance has one that still exists.
+    pub public_key: Option<String>,
+    /// As given (Base64), '' when none.
+    pub user_data: String,
+    pub http_endpoint: String,
+    pub http_tokens: String,
+}
+
+/// Every instance's metadata record, with its VSwitch's CIDR and key pair's public key (one query).
+pub async fn metadata_records(conn: &mut Conn) -> crate::Result<Vec<MetadataRecord>> {
+    let rows = sqlx::query(
+        "SELECT i.id, i.hostname, i.instance_type, i.image_id, i.mac, i.private_ip, i.region_id, \
+                i.zone_id, i.vpc_id, i.vswitch_id, v.cidr_block, k.public_key, i.user_data, \
+                i.http_endpoint, i.http_tokens \
+         FROM instances i JOIN vswitches v ON v.vswitch_id = i.vswitch_id \
+         LEFT JOIN key_pairs k ON k.name = i.key_pair_name AND i.key_pair_name <> '' \
+         ORDER BY i.seq",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MetadataRecord {
+                instance_id: r.try_get(0)?,
+                hostname: r.try_get(1)?,
+                instance_type: r.try_get(2)?,
+                image_id: r.try_get(3)?,
+                mac: r.try_get(4)?,
+                private_ip: r.try_get(5)?,
+                region_id: r.try_get(6)?,
+                zone_id: r.try_get(7)?,
+                vpc_id: r.try_get(8)?,
+                vswitch_id: r.try_get(9)?,
+                vswitch_cidr: r.try_get(10)?,
+                public_key: r.try_get(11)?,
+                user_data: r.try_get(12)?,
+                http_endpoint: r.try_get(13)?,
+                http_tokens: r.try_get(14)?,
+            })
+        })
+        .collect()
+}

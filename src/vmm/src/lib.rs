@@ -30,6 +30,7 @@ pub mod config;
 pub mod control;
 pub mod devices;
 pub mod exit;
+pub mod kvm_check;
 pub mod layout;
 pub mod memory;
 pub mod run;
