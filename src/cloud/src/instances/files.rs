@@ -51,9 +51,23 @@ pub fn clone_image(src: &Path, dst: &Path, size: u64) -> io::Result<()> {
         let _ = fs::remove_file(dst);
         return Err(e);
     }
-    let len = input.metadata()?.len();
+    let len = byte_len(&input)?;
     output.set_len(size.max(len))?;
     output.sync_all()
+}
+
+/// The size of an image: a regular file's length, or a block device's size (an image store may
+/// link an image to a disk, as the nested test host does; a device's metadata says 0 bytes).
+fn byte_len(file: &File) -> io::Result<u64> {
+    use std::os::unix::fs::FileTypeExt;
+    if file.metadata()?.file_type().is_block_device() {
+        let mut f = file;
+        let len = f.seek(SeekFrom::End(0))?;
+        f.seek(SeekFrom::Start(0))?;
+        Ok(len)
+    } else {
+        Ok(file.metadata()?.len())
+    }
 }
 
 fn reflink(input: &File, output: &File) -> io::Result<()> {
@@ -70,7 +84,7 @@ fn reflink(input: &File, output: &File) -> io::Result<()> {
 
 /// Copies only the data regions of `input`; holes stay holes in `output`.
 fn sparse_copy(input: &File, output: &File) -> io::Result<()> {
-    let len = input.metadata()?.len();
+    let len = byte_len(input)?;
     output.set_len(len)?;
     let (mut input, mut output) = (input, output);
     let mut pos: i64 = 0;
