@@ -410,12 +410,14 @@ impl Supervisor {
                 // As on ECS, the guest sees the disk ID without "d-" as the serial
                 // (/dev/disk/by-id/virtio-<that>); virtio-blk serials hold 20 bytes.
                 id: d.id.strip_prefix("d-").unwrap_or(&d.id).to_string(),
+                rate_limit: None,
             })
             .collect();
         vm_disks.push(DiskConfig {
             path: files::seed_path(&self.cloud.data_dir, id),
             read_only: true,
             id: "cidata".into(),
+            rate_limit: None,
         });
         let config = VmConfig {
             vcpus: u8::try_from(instance.vcpus).map_err(|_| "too many vCPUs for one VM")?,
@@ -428,6 +430,7 @@ impl Supervisor {
                 Some(_) => vec![NicConfig {
                     tap,
                     mac: instance.mac.clone(),
+                    rate_limit: None,
                 }],
                 None => Vec::new(),
             },

@@ -9,6 +9,7 @@ use vm_memory::Bytes;
 use super::queue::{self, QueueError};
 use super::tap::{Tap, VNET_HDR_LEN};
 use super::{read_config_bytes, DeviceError, VirtioDevice, TYPE_NET};
+use crate::devices::rate_limit::{RateLimiter, Throttle};
 use crate::memory::GuestMemory;
 
 const F_MAC: u64 = 1 << 5;
@@ -22,8 +23,24 @@ pub struct Net {
     tap: Tap,
     config: [u8; 6],
     frame: Vec<u8>,
-    /// A frame read from the TAP that waits for the guest to post receive buffers.
+    /// A frame read from the TAP that waits for the guest to post receive buffers (or for the
+    /// receive budget).
     pending: Option<usize>,
+    /// Bytes a second towards the guest; while it waits, frames stay in the TAP's queue so the
+    /// host kernel's queueing (and TCP's backpressure) applies, not a buffer of ours.
+    rx_throttle: Option<Throttle>,
+    /// Bytes a second from the guest; while it waits, frames stay on the transmit queue.
+    tx_throttle: Option<Throttle>,
+}
+
+/// The bytes of a frame that count against a limit: the Ethernet frame, without the virtio-net
+/// header in front of it.
+fn frame_bytes(len_with_header: u64) -> u64 {
+    len_with_header.saturating_sub(VNET_HDR_LEN as u64)
+}
+
+fn parked(throttle: &Option<Throttle>) -> bool {
+    throttle.as_ref().is_some_and(Throttle::is_waiting)
 }
 
 impl Net {
@@ -33,14 +50,42 @@ impl Net {
             config: mac,
             frame: vec![0; MAX_FRAME],
             pending: None,
+            rx_throttle: None,
+            tx_throttle: None,
         }
+    }
+
+    /// Limits the bytes a second towards the guest (`rx`) and from it (`tx`).
+    pub fn with_rate_limit(
+        mut self,
+        rx: Option<RateLimiter>,
+        tx: Option<RateLimiter>,
+    ) -> Result<Net, String> {
+        let timer = |l: Option<RateLimiter>| {
+            l.map(Throttle::new)
+                .transpose()
+                .map_err(|e| format!("rate limit timer: {e}"))
+        };
+        self.rx_throttle = timer(rx)?;
+        self.tx_throttle = timer(tx)?;
+        Ok(self)
     }
 
     fn transmit(&mut self, q: &mut Queue, mem: &GuestMemory) -> Result<bool, DeviceError> {
         let qerr = |err: QueueError| DeviceError::Queue { queue: TX, err };
         let mut used = false;
+        if parked(&self.tx_throttle) {
+            return Ok(false);
+        }
         let mut out = Vec::new();
         while let Some(req) = queue::pop(q, mem).map_err(qerr)? {
+            if let Some(throttle) = &mut self.tx_throttle {
+                let len: u64 = req.readable().map(|b| u64::from(b.len)).sum();
+                if !throttle.admit(1, frame_bytes(len)) {
+                    queue::unpop(q);
+                    break;
+                }
+            }
             out.clear();
             for b in req.readable() {
                 let start = out.len();
@@ -78,6 +123,9 @@ impl Net {
     fn receive(&mut self, q: &mut Queue, mem: &GuestMemory) -> Result<bool, DeviceError> {
         let qerr = |err: QueueError| DeviceError::Queue { queue: RX, err };
         let mut used = false;
+        if parked(&self.rx_throttle) {
+            return Ok(false);
+        }
         loop {
             let len = match self.pending.take() {
                 Some(len) => len,
@@ -101,6 +149,14 @@ impl Net {
                 self.pending = Some(len);
                 break;
             };
+            if let Some(throttle) = &mut self.rx_throttle {
+                // Only the one frame already read waits with us; the rest stay in the TAP.
+                if !throttle.admit(1, frame_bytes(len as u64)) {
+                    queue::unpop(q);
+                    self.pending = Some(len);
+                    break;
+                }
+            }
             let mut written = 0usize;
             for b in req.writable() {
                 if written == len {
@@ -167,8 +223,31 @@ impl VirtioDevice for Net {
         self.receive(&mut queues[RX], mem)
     }
 
+    fn throttle_timers(&self) -> Vec<(usize, RawFd)> {
+        let rx = self.rx_throttle.iter().map(|t| (RX, t.fd()));
+        let tx = self.tx_throttle.iter().map(|t| (TX, t.fd()));
+        rx.chain(tx).collect()
+    }
+
+    fn throttle_timer_fired(&mut self, queue: usize) {
+        let throttle = match queue {
+            RX => &mut self.rx_throttle,
+            TX => &mut self.tx_throttle,
+            _ => return,
+        };
+        if let Some(t) = throttle {
+            t.timer_fired();
+        }
+    }
+
     fn reset(&mut self) {
         self.pending = None;
+        for t in [&mut self.rx_throttle, &mut self.tx_throttle]
+            .into_iter()
+            .flatten()
+        {
+            t.reset();
+        }
     }
 }
 
