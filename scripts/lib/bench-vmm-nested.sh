@@ -6,6 +6,8 @@
 #         being a script that reboots at once (so: VMM setup + kernel boot to
 #         init + reboot), and the guest kernel's own clock at "Run ... init".
 #   blk:  blkbench (scripts/lib/blkbench.c) on the data disk, O_DIRECT.
+#   blklimit: the same on hearth with the data disk rate-limited (LIMIT_IOPS,
+#         LIMIT_BYTES below), to show the limiter holding the guest to them.
 #   mem:  RSS of each VMM minus its resident guest RAM, guest idle at login.
 # reboot=t: qemu microvm has no i8042 to reset through; a triple fault ends
 # both VMMs (with -no-reboot for qemu).
@@ -31,17 +33,21 @@ truncate -s 256M "$work/data.raw"
 base="console=ttyS0 reboot=t panic=1 pci=off root=/dev/vda rw"
 up() { cut -d' ' -f1 /proc/uptime; }
 
-hearth_cfg() { # hearth_cfg CMDLINE
+# The data disk's limit in the blklimit run; read it next to the unlimited
+# hearth run: a limit above what the emulation reaches cannot show.
+LIMIT_IOPS=2000 LIMIT_BYTES=20000000
+
+hearth_cfg() { # hearth_cfg CMDLINE [DATA_DISK_EXTRA_JSON]
     cat >"$work/vm.json" <<JSON
 {"vcpus": 2, "memory_mib": 512, "kernel": "$HEARTH_TEST_KERNEL", "cmdline": "$1",
- "disks": [{"path": "$work/root.raw", "id": "root"}, {"path": "$work/data.raw", "id": "data"}],
+ "disks": [{"path": "$work/root.raw", "id": "root"}, {"path": "$work/data.raw", "id": "data"${2:+, $2}}],
  "console_log": "$work/console.log"}
 JSON
 }
-start() { # start hearth|qemu CMDLINE: starts the VMM in the background as $pid
+start() { # start hearth|qemu CMDLINE [DATA_DISK_EXTRA_JSON]: starts the VMM in the background as $pid
     : >"$work/console.log"
     if [ "$1" = hearth ]; then
-        hearth_cfg "$2"
+        hearth_cfg "$2" "${3:-}"
         hearth vmm --config "$work/vm.json" 2>"$work/vmm.err" &
     else
         qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,acpi=off -enable-kvm -cpu host \
@@ -72,6 +78,11 @@ for vmm in hearth qemu; do
     wait $pid
     echo "BENCH blk vmm=$vmm $(tr -d '\r' <"$work/console.log" | sed -n 's/^BLK //p')"
 done
+
+start hearth "$base init=/usr/bin/bench-init bench=blk" \
+    "\"rate_limit\": {\"iops\": $LIMIT_IOPS, \"bytes_per_sec\": $LIMIT_BYTES}"
+wait $pid
+echo "BENCH blklimit vmm=hearth limit_iops=$LIMIT_IOPS limit_bytes=$LIMIT_BYTES $(tr -d '\r' <"$work/console.log" | sed -n 's/^BLK //p')"
 
 for vmm in hearth qemu; do
     start $vmm "$base"

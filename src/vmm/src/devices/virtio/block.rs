@@ -515,9 +515,9 @@ mod tests {
     fn a_throttled_queue_waits_in_order_and_resumes_when_the_timer_fires() {
         use crate::devices::rate_limit::TokenBucket;
         use std::time::Instant;
-        // One operation at a time, a thousand a second: every request after the first waits
-        // about a millisecond.
-        let ops = TokenBucket::new(1, 1000, Instant::now());
+        // One operation at a time, a hundred a second: every request after the first waits
+        // 10 ms.
+        let ops = TokenBucket::new(1, 100, Instant::now());
         let (_dir, _path, mut t, m) =
             limited_disk(8, false, Some(RateLimiter::new(Some(ops), None)));
         let vq = MockSplitQueue::new(&m, 16);
@@ -531,9 +531,11 @@ mod tests {
         // A kick while parked does not look at the queue (no busy retry on guest kicks).
         t.notify(0);
         assert_eq!(vq.used().idx().load(), 1);
-        for served in 2..=3u16 {
-            fire_timer_when_due(&mut t);
-            assert!(vq.used().idx().load() >= served);
+        // Each firing serves at least one more (more only if this thread was held up meanwhile).
+        for _ in 0..2 {
+            if vq.used().idx().load() < 3 {
+                fire_timer_when_due(&mut t);
+            }
         }
         assert_eq!(vq.used().idx().load(), 3);
         // Served in the order the guest queued them, none dropped.
@@ -549,8 +551,9 @@ mod tests {
     fn bytes_are_limited_and_a_big_request_still_passes() {
         use crate::devices::rate_limit::TokenBucket;
         use std::time::Instant;
-        // A 512-byte bucket refilled at 512 kB/s; the first request is twice the bucket.
-        let bytes = TokenBucket::new(512, 512_000, Instant::now());
+        // A 512-byte bucket refilled at 51.2 kB/s; the first request is twice the bucket, and
+        // the debt it leaves takes 20 ms to repay.
+        let bytes = TokenBucket::new(512, 51_200, Instant::now());
         let (_dir, path, mut t, m) =
             limited_disk(8, false, Some(RateLimiter::new(None, Some(bytes))));
         let vq = MockSplitQueue::new(&m, 16);
