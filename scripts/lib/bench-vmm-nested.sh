@@ -37,17 +37,18 @@ up() { cut -d' ' -f1 /proc/uptime; }
 # hearth run: a limit above what the emulation reaches cannot show.
 LIMIT_IOPS=2000 LIMIT_BYTES=20000000
 
-hearth_cfg() { # hearth_cfg CMDLINE [DATA_DISK_EXTRA_JSON]
+data_extra= # more keys for hearth's data disk (JSON), for the blklimit run
+hearth_cfg() { # hearth_cfg CMDLINE
     cat >"$work/vm.json" <<JSON
 {"vcpus": 2, "memory_mib": 512, "kernel": "$HEARTH_TEST_KERNEL", "cmdline": "$1",
- "disks": [{"path": "$work/root.raw", "id": "root"}, {"path": "$work/data.raw", "id": "data"${2:+, $2}}],
+ "disks": [{"path": "$work/root.raw", "id": "root"}, {"path": "$work/data.raw", "id": "data"${data_extra:+, $data_extra}}],
  "console_log": "$work/console.log"}
 JSON
 }
-start() { # start hearth|qemu CMDLINE [DATA_DISK_EXTRA_JSON]: starts the VMM in the background as $pid
+start() { # start hearth|qemu CMDLINE: starts the VMM in the background as $pid
     : >"$work/console.log"
     if [ "$1" = hearth ]; then
-        hearth_cfg "$2" "${3:-}"
+        hearth_cfg "$2"
         hearth vmm --config "$work/vm.json" 2>"$work/vmm.err" &
     else
         qemu-system-x86_64 -M microvm,x-option-roms=off,rtc=off,acpi=off -enable-kvm -cpu host \
@@ -79,9 +80,10 @@ for vmm in hearth qemu; do
     echo "BENCH blk vmm=$vmm $(tr -d '\r' <"$work/console.log" | sed -n 's/^BLK //p')"
 done
 
-start hearth "$base init=/usr/bin/bench-init bench=blk" \
-    "\"rate_limit\": {\"iops\": $LIMIT_IOPS, \"bytes_per_sec\": $LIMIT_BYTES}"
+data_extra="\"rate_limit\": {\"iops\": $LIMIT_IOPS, \"bytes_per_sec\": $LIMIT_BYTES}"
+start hearth "$base init=/usr/bin/bench-init bench=blk"
 wait $pid
+data_extra=
 echo "BENCH blklimit vmm=hearth limit_iops=$LIMIT_IOPS limit_bytes=$LIMIT_BYTES $(tr -d '\r' <"$work/console.log" | sed -n 's/^BLK //p')"
 
 for vmm in hearth qemu; do
