@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hearth_cloud::instances::{self, files, STATUS_RUNNING, STATUS_STOPPED};
-use hearth_cloud::Cloud;
+use hearth_cloud::{disk_performance, internet_bandwidth, Cloud};
 use hearth_net::{names, Network};
 use hearth_store::disks as disk_store;
 use hearth_store::instances as instance_store;
-use hearth_vmm::config::{DiskConfig, NicConfig, VmConfig};
+use hearth_vmm::config::{DiskConfig, DiskRateLimit, NicConfig, NicRateLimit, VmConfig};
 use tokio::sync::Notify;
 
 use super::vmm_process;
@@ -410,12 +410,20 @@ impl Supervisor {
                 // As on ECS, the guest sees the disk ID without "d-" as the serial
                 // (/dev/disk/by-id/virtio-<that>); virtio-blk serials hold 20 bytes.
                 id: d.id.strip_prefix("d-").unwrap_or(&d.id).to_string(),
+                // The IOPS and throughput ECS gives this category, size and level.
+                rate_limit: disk_performance::of(&d.category, d.size_gib, &d.performance_level)
+                    .map(|p| DiskRateLimit {
+                        iops: Some(p.iops),
+                        bytes_per_sec: Some(p.bytes_per_sec),
+                    }),
             })
             .collect();
         vm_disks.push(DiskConfig {
             path: files::seed_path(&self.cloud.data_dir, id),
             read_only: true,
             id: "cidata".into(),
+            // Read once at boot by cloud-init: not the user's disk, so not the user's budget.
+            rate_limit: None,
         });
         let config = VmConfig {
             vcpus: u8::try_from(instance.vcpus).map_err(|_| "too many vCPUs for one VM")?,
@@ -428,6 +436,15 @@ impl Supervisor {
                 Some(_) => vec![NicConfig {
                     tap,
                     mac: instance.mac.clone(),
+                    // None without public bandwidth: see internet_bandwidth for why.
+                    rate_limit: internet_bandwidth::tap_limits(
+                        instance.internet_max_bandwidth_out,
+                        instance.internet_max_bandwidth_in,
+                    )
+                    .map(|l| NicRateLimit {
+                        rx_bytes_per_sec: Some(l.rx_bytes_per_sec),
+                        tx_bytes_per_sec: Some(l.tx_bytes_per_sec),
+                    }),
                 }],
                 None => Vec::new(),
             },

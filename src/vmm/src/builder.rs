@@ -5,6 +5,7 @@
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use kvm_bindings::{kvm_pit_config, kvm_userspace_memory_region, KVM_PIT_SPEAKER_DUMMY};
 use kvm_ioctls::{IoEventAddress, Kvm, VcpuFd, VmFd};
@@ -15,6 +16,7 @@ use crate::boot::{self, EntryMode};
 use crate::config::{parse_mac, VmConfig};
 use crate::devices::bus::Bus;
 use crate::devices::i8042::{ResetRequest, I8042};
+use crate::devices::rate_limit::RateLimiter;
 use crate::devices::serial::{ConsoleOutput, SerialPort};
 use crate::devices::virtio::block::Block;
 use crate::devices::virtio::mmio::{MmioSlot, MmioTransport, REG_QUEUE_NOTIFY};
@@ -210,15 +212,31 @@ impl Vmm {
         let mut virtio = Vec::new();
         let mut devices: Vec<(String, Box<dyn VirtioDevice>)> = Vec::new();
         for disk in &config.disks {
-            let block =
-                Block::open(&disk.path, disk.read_only, &disk.id).map_err(BuildError::Device)?;
+            let limit = disk.rate_limit.unwrap_or_default();
+            let block = Block::open(&disk.path, disk.read_only, &disk.id)
+                .and_then(|b| {
+                    b.with_rate_limit(RateLimiter::per_second(
+                        limit.iops,
+                        limit.bytes_per_sec,
+                        Instant::now(),
+                    ))
+                })
+                .map_err(BuildError::Device)?;
             devices.push((format!("disk {}", disk.id), Box::new(block)));
         }
         for nic in &config.nics {
             let tap = Tap::open(&nic.tap).map_err(BuildError::Device)?;
             let mac = parse_mac(&nic.mac)
                 .ok_or_else(|| BuildError::Device(format!("bad MAC {:?}", nic.mac)))?;
-            devices.push((format!("nic {}", nic.tap), Box::new(Net::new(tap, mac))));
+            let limit = nic.rate_limit.unwrap_or_default();
+            let per_sec = |bytes| RateLimiter::per_second(None, bytes, Instant::now());
+            let net = Net::new(tap, mac)
+                .with_rate_limit(
+                    per_sec(limit.rx_bytes_per_sec),
+                    per_sec(limit.tx_bytes_per_sec),
+                )
+                .map_err(BuildError::Device)?;
+            devices.push((format!("nic {}", nic.tap), Box::new(net)));
         }
         if config.rng {
             devices.push(("rng".to_string(), Box::new(Rng::new())));

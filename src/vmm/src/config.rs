@@ -52,6 +52,41 @@ pub struct DiskConfig {
     pub read_only: bool,
     /// What the guest sees as the disk's serial, so /dev/disk/by-id/virtio-<id> names it.
     pub id: String,
+    /// Caps on the guest's use of the disk; absent means unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<DiskRateLimit>,
+}
+
+/// A disk's limits, each optional (absent = that one is unlimited). Each request counts as one
+/// operation; reads and writes also count their bytes.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DiskRateLimit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iops: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_per_sec: Option<u64>,
+}
+
+/// A NIC's limits in bytes a second, each optional: rx is towards the guest, tx from it.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NicRateLimit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_bytes_per_sec: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_bytes_per_sec: Option<u64>,
+}
+
+/// A limit of 0 would stop the device for good, which nobody means: refuse it by name (leave the
+/// field out for no limit).
+fn check_limit(what: &str, field: &str, value: Option<u64>) -> Result<(), ConfigError> {
+    if value == Some(0) {
+        return Err(invalid(format!(
+            "{what}: rate_limit.{field} is 0; it must be at least 1 (leave it out for no limit)"
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -61,6 +96,9 @@ pub struct NicConfig {
     pub tap: String,
     /// The guest's MAC, "52:54:00:12:34:56".
     pub mac: String,
+    /// Caps on the NIC's traffic; absent means unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<NicRateLimit>,
 }
 
 fn default_cmdline() -> String {
@@ -205,6 +243,10 @@ impl DiskConfig {
                 self.id
             )));
         }
+        if let Some(limit) = &self.rate_limit {
+            check_limit(&what, "iops", limit.iops)?;
+            check_limit(&what, "bytes_per_sec", limit.bytes_per_sec)?;
+        }
         let meta = std::fs::metadata(&self.path)
             .map_err(|e| invalid(format!("{what}: cannot open the image: {e}")))?;
         if !meta.is_file() && !is_block_device(&meta) {
@@ -238,6 +280,11 @@ impl NicConfig {
                 self.mac
             ))
         })?;
+        if let Some(limit) = &self.rate_limit {
+            let what = format!("nics[{index}]");
+            check_limit(&what, "rx_bytes_per_sec", limit.rx_bytes_per_sec)?;
+            check_limit(&what, "tx_bytes_per_sec", limit.tx_bytes_per_sec)?;
+        }
         if self.tap.is_empty() || self.tap.len() >= libc::IFNAMSIZ || self.tap.contains('/') {
             return Err(invalid(format!(
                 "nics[{index}]: {:?} is not a valid interface name",
@@ -407,6 +454,70 @@ mod tests {
         assert!(err(&cfg(&dir.path().join("none.img"), "d")).contains("none.img"));
         assert!(err(&cfg(&good, "this-id-is-longer-than-20")).contains("1 to 20 bytes"));
         VmConfig::parse(&cfg(&good, "data-1")).unwrap();
+    }
+
+    #[test]
+    fn rate_limits_parse_and_zero_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let img = dir.path().join("d.img");
+        std::fs::write(&img, [0u8; 1024]).unwrap();
+        let cfg = |limit: &str| {
+            with_kernel(
+                dir.path(),
+                &format!(
+                    r#"{{"vcpus":1,"memory_mib":64,"kernel":"KERNEL","disks":[{{"path":"{}","id":"d","rate_limit":{limit}}}]}}"#,
+                    img.display()
+                ),
+            )
+        };
+        let c = VmConfig::parse(&cfg(r#"{"iops":2000,"bytes_per_sec":20000000}"#)).unwrap();
+        assert_eq!(
+            c.disks[0].rate_limit,
+            Some(DiskRateLimit {
+                iops: Some(2000),
+                bytes_per_sec: Some(20_000_000)
+            })
+        );
+        let c = VmConfig::parse(&cfg(r#"{"iops":5}"#)).unwrap();
+        assert_eq!(c.disks[0].rate_limit.unwrap().bytes_per_sec, None);
+        let e = err(&cfg(r#"{"iops":0}"#));
+        assert!(
+            e.contains("disks[0]") && e.contains("rate_limit.iops is 0"),
+            "{e}"
+        );
+        let e = err(&cfg(r#"{"bytes_per_sec":0}"#));
+        assert!(e.contains("rate_limit.bytes_per_sec is 0"), "{e}");
+        let e = err(&cfg(r#"{"iops":1,"mbps":3}"#));
+        assert!(e.contains("unknown field `mbps`"), "{e}");
+        let e = err(&cfg(r#"{"iops":-1}"#));
+        assert!(e.contains("invalid value"), "{e}");
+
+        // A NIC's limit is checked before its TAP (which does not exist here).
+        let e = err(&with_kernel(
+            dir.path(),
+            r#"{"vcpus":1,"memory_mib":64,"kernel":"KERNEL","nics":[{"tap":"hearthnotap0","mac":"52:54:00:00:00:01","rate_limit":{"rx_bytes_per_sec":1,"tx_bytes_per_sec":0}}]}"#,
+        ));
+        assert!(
+            e.contains("nics[0]: rate_limit.tx_bytes_per_sec is 0"),
+            "{e}"
+        );
+        let e = err(&with_kernel(
+            dir.path(),
+            r#"{"vcpus":1,"memory_mib":64,"kernel":"KERNEL","nics":[{"tap":"hearthnotap0","mac":"52:54:00:00:00:01","rate_limit":{"egress":1}}]}"#,
+        ));
+        assert!(e.contains("unknown field `egress`"), "{e}");
+    }
+
+    #[test]
+    fn no_rate_limit_is_left_out_when_written() {
+        let disk = DiskConfig {
+            path: "d.img".into(),
+            read_only: false,
+            id: "d".into(),
+            rate_limit: None,
+        };
+        let json = serde_json::to_string(&disk).unwrap();
+        assert!(!json.contains("rate_limit"), "{json}");
     }
 
     #[test]

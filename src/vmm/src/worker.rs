@@ -14,6 +14,8 @@ use crate::devices::virtio::mmio::MmioTransport;
 
 const TOKEN_EXIT: u64 = u64::MAX;
 const TOKEN_BACKEND: u64 = u64::MAX - 1;
+/// A rate-limit timer: this plus the index of the queue it resumes.
+const TOKEN_THROTTLE: u64 = 1 << 32;
 
 struct Worker {
     transport: Arc<Mutex<MmioTransport>>,
@@ -54,11 +56,16 @@ impl Worker {
         for (q, evt) in self.queue_evts.iter().enumerate() {
             add(evt.as_raw_fd(), q as u64, EventSet::IN)?;
         }
-        let backend = self
-            .transport
-            .lock()
-            .map_err(|_| "device lock poisoned".to_string())?
-            .backend_fd();
+        let (backend, timers) = {
+            let t = self
+                .transport
+                .lock()
+                .map_err(|_| "device lock poisoned".to_string())?;
+            (t.backend_fd(), t.throttle_timers())
+        };
+        for (q, fd) in timers {
+            add(fd, TOKEN_THROTTLE + q as u64, EventSet::IN)?;
+        }
         if let Some(fd) = backend {
             // Edge-triggered: the device reads until the TAP is empty or the guest has no
             // buffers; a receive-queue kick resumes it.
@@ -84,6 +91,11 @@ impl Worker {
                     TOKEN_BACKEND => {
                         if let Ok(mut t) = self.transport.lock() {
                             t.backend_ready();
+                        }
+                    }
+                    t if (TOKEN_THROTTLE..TOKEN_BACKEND).contains(&t) => {
+                        if let Ok(mut tr) = self.transport.lock() {
+                            tr.throttle_timer_fired((t - TOKEN_THROTTLE) as usize);
                         }
                     }
                     q => {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hearth_vmm::boot::EntryMode;
-use hearth_vmm::config::VmConfig;
+use hearth_vmm::config::{DiskRateLimit, VmConfig};
 use hearth_vmm::{BuildOptions, ExitKind, Vmm};
 
 const LOAD_ADDR: u64 = 0x10_0000;
@@ -411,6 +411,46 @@ fn a_guest_driver_writes_a_sector_through_virtio_blk() {
     let on_host = std::fs::read(&disk).unwrap();
     assert!(on_host[512..1024].iter().all(|b| *b == 0x5a));
     assert!(on_host[..512].iter().all(|b| *b == 0));
+}
+
+#[test]
+fn a_rate_limited_disk_serves_every_request_through_its_timer() {
+    if !kvm_usable() {
+        return;
+    }
+    // Two flushes made available at once to a disk allowed 10 operations a second (a bucket of
+    // one): the second is served only when the device thread's timer fires. The guest spins
+    // until both are used, so a timer that never reached the event loop would hang here.
+    let mut code = virtio_bring_up_and_kick();
+    // spin: cmp word [USED + 2], 2; jne spin
+    code.extend_from_slice(&[0x66, 0x83, 0x3d]);
+    code.extend_from_slice(&((USED + 2) as u32).to_le_bytes());
+    code.extend_from_slice(&[0x02, 0x75, 0xf6]);
+    code.extend(print("DONE\n"));
+    code.extend_from_slice(&RESET_AND_HALT);
+
+    let mut g = guest(code, true, 1);
+    g.config.rng = false;
+    g.config.disks[0].rate_limit = Some(DiskRateLimit {
+        iops: Some(10),
+        bytes_per_sec: None,
+    });
+    let vmm = Vmm::build(&g.config, options()).unwrap();
+    let second = HDR + 0x100;
+    let mut table = descriptor(HDR, 16, 1, 1);
+    table.extend(descriptor(STATUS, 1, 2, 0));
+    table.extend(descriptor(second, 16, 1, 3));
+    table.extend(descriptor(STATUS + 1, 1, 2, 0));
+    vmm.write_guest(DESC, &table).unwrap();
+    vmm.write_guest(AVAIL, &[0, 0, 2, 0, 0, 0, 2, 0]).unwrap(); // idx = 2, ring = [0, 2]
+    let flush = 4u32.to_le_bytes(); // VIRTIO_BLK_T_FLUSH, the rest of the header zero
+    vmm.write_guest(HDR, &flush).unwrap();
+    vmm.write_guest(second, &flush).unwrap();
+    vmm.write_guest(STATUS, &[0xff, 0xff]).unwrap();
+
+    let exit = vmm.run();
+    assert_eq!(console(&g.log), "DONE\n", "{exit:?}");
+    assert_eq!(exit.kind, ExitKind::Reboot);
 }
 
 #[test]

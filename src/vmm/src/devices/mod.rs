@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod i8042;
+pub mod rate_limit;
 pub mod serial;
 pub mod virtio;
 

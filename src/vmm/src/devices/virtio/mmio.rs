@@ -120,6 +120,11 @@ impl MmioTransport {
         self.device.backend_fd()
     }
 
+    /// The device's rate-limit timers, each with the queue it resumes.
+    pub fn throttle_timers(&self) -> Vec<(usize, std::os::fd::RawFd)> {
+        self.device.throttle_timers()
+    }
+
     fn offered_features(&self) -> u64 {
         self.device.features() | F_VERSION_1
     }
@@ -169,6 +174,14 @@ impl MmioTransport {
             .device
             .process_queue(index, &mut self.queues, &self.mem);
         self.after(result);
+    }
+
+    /// The rate-limit timer of queue `index` fired: its budget is back, serve what waited.
+    pub fn throttle_timer_fired(&mut self, index: usize) {
+        // Always consumed, even when the device is not running: an unread timer would keep the
+        // (level-triggered) event loop spinning.
+        self.device.throttle_timer_fired(index);
+        self.notify(index);
     }
 
     /// The device's host side (a TAP) has something for the guest.

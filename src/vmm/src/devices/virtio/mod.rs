@@ -63,6 +63,14 @@ pub trait VirtioDevice: Send {
     ) -> Result<bool, DeviceError> {
         Ok(false)
     }
+    /// The timers of the device's rate limits, each with the queue it resumes. A limited queue
+    /// that runs out of budget parks (leaving its next request in place) and arms its timer.
+    fn throttle_timers(&self) -> Vec<(usize, RawFd)> {
+        Vec::new()
+    }
+    /// The timer of `queue` fired: consume it and unpark the queue. The transport then serves
+    /// the queue if the device is running.
+    fn throttle_timer_fired(&mut self, _queue: usize) {}
     /// The driver reset the device: forget any in-flight state.
     fn reset(&mut self) {}
 }

@@ -117,6 +117,12 @@ pub fn pop(queue: &mut Queue, mem: &GuestMemory) -> Result<Option<Request>, Queu
     Ok(Some(Request { head, buffers }))
 }
 
+/// Puts the request `pop` just returned back at the head of the queue, for a device that cannot
+/// serve it yet (over its rate limit): it is served later, in the same order, not lost.
+pub fn unpop(queue: &mut Queue) {
+    queue.go_to_previous_position();
+}
+
 /// Returns a request's buffers to the guest with `len` bytes written into them.
 pub fn complete(
     queue: &mut Queue,
@@ -163,6 +169,19 @@ pub(crate) mod tests {
         assert!(r.buffers[1].writable);
         assert_eq!(pop(&mut q, &m).unwrap(), None);
         complete(&mut q, &m, 0, 512).unwrap();
+    }
+
+    #[test]
+    fn an_unpopped_request_comes_back_first() {
+        let m = mem();
+        let vq = MockSplitQueue::new(&m, 16);
+        vq.add_desc_chains(&[raw(0x10_0000, 16, 0, 0), raw(0x10_1000, 16, 0, 0)], 0)
+            .unwrap();
+        let mut q: Queue = vq.create_queue().unwrap();
+        let first = pop(&mut q, &m).unwrap().unwrap();
+        unpop(&mut q);
+        assert_eq!(pop(&mut q, &m).unwrap(), Some(first));
+        assert_eq!(pop(&mut q, &m).unwrap().unwrap().head, 1);
     }
 
     #[test]
