@@ -12,6 +12,8 @@ mod contract_tests;
 pub mod files;
 pub mod launch;
 pub mod lifecycle;
+pub mod membership;
+pub mod public_ip;
 pub mod rules;
 pub mod seed;
 pub mod view;
