@@ -10,7 +10,7 @@ test_instance_status_is_checked starts one (1 vCPU held for good: see test_insta
 
 import json
 import os
-import subprocess
+import threading
 
 import pytest
 from aliyunsdkcore.acs_exception.exceptions import ServerException
@@ -291,3 +291,30 @@ def test_join_and_leave_rejections(ecs, env, hearth):
         delete(hearth.call_legacy, env, i)
         for sg in extra:
             ecs.delete_security_group(m.DeleteSecurityGroupRequest(region_id=env.region, security_group_id=sg))
+
+
+def test_concurrent_allocations_get_distinct_addresses(env, hearth):
+    """Eight instances ask at once: eight different addresses, each shown on its own instance."""
+    ids = [create(hearth.call_legacy, env) for _ in range(8)]
+    got, errors = {}, []
+
+    def ask(i):
+        try:
+            got[i] = hearth.call_legacy("AllocatePublicIpAddress", "2014-05-26", InstanceId=i)["IpAddress"]
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in ids]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors, errors
+        assert len(set(got.values())) == len(ids)
+        for i in ids:
+            attr = hearth.call_legacy("DescribeInstanceAttribute", "2014-05-26", InstanceId=i)
+            assert attr["PublicIpAddress"]["IpAddress"] == [got[i]]
+    finally:
+        for i in ids:
+            delete(hearth.call_legacy, env, i)
