@@ -13,6 +13,8 @@ pub mod files;
 pub mod launch;
 pub mod lifecycle;
 pub mod membership;
+#[cfg(test)]
+mod network_tests;
 pub mod public_ip;
 pub mod rules;
 pub mod seed;
