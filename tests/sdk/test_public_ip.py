@@ -258,6 +258,15 @@ def test_join_and_leave(ecs, env, hearth):
         assert ecs_count(ecs, env, second) == 0
         if ROOT:
             assert f"dport {port}" not in nic_chain(hearth, private), "the rule stops applying at once"
+
+        # ModifyInstanceAttribute's SecurityGroupIds reaches the firewall at once too.
+        ecs.modify_instance_attribute(m.ModifyInstanceAttributeRequest(instance_id=i, security_group_ids=[second]))
+        assert groups_of(ecs, env, i) == [second]
+        if ROOT:
+            assert f"dport {port}" in nic_chain(hearth, private)
+        ecs.modify_instance_attribute(m.ModifyInstanceAttributeRequest(instance_id=i, security_group_ids=[env.sg_id]))
+        if ROOT:
+            assert f"dport {port}" not in nic_chain(hearth, private)
     finally:
         delete(hearth.call_legacy, env, i)
         ecs.delete_security_group(m.DeleteSecurityGroupRequest(region_id=env.region, security_group_id=second))

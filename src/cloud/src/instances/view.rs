@@ -289,7 +289,13 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
     if reseed {
         write_seed(cloud, &mut tx, &i).await?;
     }
-    tx.commit().await?;
+    if m.security_group_ids.is_empty() {
+        tx.commit().await?;
+    } else {
+        // New groups reach the instance's firewall before the call returns, as with
+        // JoinSecurityGroup / LeaveSecurityGroup; a refused apply keeps the old groups.
+        crate::host::commit_with_network(cloud, tx).await?;
+    }
     Ok(())
 }
 
