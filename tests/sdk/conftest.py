@@ -30,6 +30,9 @@ from hearth_raw import RawClient
 REPO = Path(__file__).resolve().parents[2]
 KEY_ID = "LTAItestkey000000001"
 KEY_SECRET = "test-secret-that-is-long-enough"
+# The shared server's hearth.toml: public IPs for AllocatePublicIpAddress (test_public_ip.py),
+# from TEST-NET-3, which is never routed on the internet.
+SESSION_CONFIG = '[network]\npublic_ip_pool = "203.0.113.0/27"\n'
 
 
 def hearth_binary():
@@ -52,9 +55,13 @@ def free_port():
 class Hearth:
     """A running `hearth serve` with a private data dir."""
 
-    def __init__(self, database_url=None, extra_env=None, data_dir=None):
+    def __init__(self, database_url=None, extra_env=None, data_dir=None, config=None):
+        """`config`: the text of the server's hearth.toml (written to <data-dir>/hearth.toml, where
+        `hearth serve` reads it); None leaves the data dir's file, or the defaults, as they are."""
         self.owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="hearth-sdk-"))
+        if config is not None:
+            (self.data_dir / "hearth.toml").write_text(config)
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"
         self.key_id, self.key_secret = KEY_ID, KEY_SECRET
@@ -121,7 +128,7 @@ def backends():
 @pytest.fixture(scope="session", params=backends())
 def hearth(request):
     url = os.environ["HEARTH_TEST_POSTGRES_URL"] if request.param == "postgres" else None
-    server = Hearth(database_url=url)
+    server = Hearth(database_url=url, config=SESSION_CONFIG)
     yield server
     server.stop()
 

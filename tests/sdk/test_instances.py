@@ -10,7 +10,8 @@ intent 'start', which is what these tests check.
 Capacity budget: instances that are not Stopped hold host capacity for good here (nothing moves
 them on), and a 2-core host offers 8 vCPUs (cpu_overcommit 4). The tests leave at most 7 such
 1-vCPU instances per server: test_defaults_and_attribute 2, test_run_instances 3, the concurrent
-RunInstances 2; capacity-dependent checks (DryRun of RunInstances) need 1 more."""
+RunInstances 2; capacity-dependent checks (DryRun of RunInstances) need 1 more. test_public_ip.py,
+which runs after this file, starts 1 more (its IncorrectInstanceStatus checks)."""
 
 import base64
 import ipaddress

@@ -50,7 +50,8 @@ pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan, Strin
 
 /// The NICs of instances that should be on the network (every instance that is not deleted; a
 /// stopped one keeps its address and rules), with their TAP ([`crate::names::tap_name`]), MAC,
-/// private IP, VSwitch and security groups. Public IPs are not allocated yet.
+/// private IP, VSwitch, security groups and public IP (AllocatePublicIpAddress), which the
+/// ruleset DNATs to the private IP and uses as the SNAT source of its traffic out.
 pub async fn instance_nics(conn: &mut Conn) -> Result<Vec<NicPlan>, String> {
     let nics = hearth_store::instances::nics(conn)
         .await
@@ -64,9 +65,17 @@ pub async fn instance_nics(conn: &mut Conn) -> Result<Vec<NicPlan>, String> {
                 ip: n.private_ip.parse().map_err(|_| {
                     format!("instance {}: bad address {:?}", n.instance_id, n.private_ip)
                 })?,
+                public_ip: n
+                    .public_ip
+                    .as_deref()
+                    .map(|p| {
+                        p.parse().map_err(|_| {
+                            format!("instance {}: bad public address {p:?}", n.instance_id)
+                        })
+                    })
+                    .transpose()?,
                 vswitch_id: n.vswitch_id,
                 groups: n.groups,
-                public_ip: None,
             })
         })
         .collect()

@@ -193,6 +193,34 @@ pub async fn set_groups(
     Ok(())
 }
 
+/// Adds one security group after the instance's others (JoinSecurityGroup keeps the order).
+pub async fn add_group(conn: &mut Conn, instance_id: &str, group_id: &str) -> crate::Result<()> {
+    let row = sqlx::query("SELECT CAST(COALESCE(MAX(position), -1) AS BIGINT) FROM instance_security_groups WHERE instance_id = $1")
+        .bind(instance_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let last: i64 = row.try_get(0)?;
+    sqlx::query("INSERT INTO instance_security_groups (instance_id, security_group_id, position) VALUES ($1, $2, $3)")
+        .bind(instance_id)
+        .bind(group_id)
+        .bind(last + 1)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes one security group from the instance; the others keep their order.
+pub async fn remove_group(conn: &mut Conn, instance_id: &str, group_id: &str) -> crate::Result<()> {
+    sqlx::query(
+        "DELETE FROM instance_security_groups WHERE instance_id = $1 AND security_group_id = $2",
+    )
+    .bind(instance_id)
+    .bind(group_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn get(conn: &mut Conn, id: &str) -> crate::Result<Option<Instance>> {
     let row = sqlx::query(&format!("SELECT {COLUMNS} FROM instances WHERE id = $1"))
         .bind(id)
@@ -366,8 +394,10 @@ pub async fn update_attributes(conn: &mut Conn, i: &Instance) -> crate::Result<(
     Ok(())
 }
 
-/// Deletes the instance row, its memberships and its tags.
+/// Deletes the instance row, its memberships, its tags and its public IP (which goes back to
+/// the pool in the same transaction).
 pub async fn delete(conn: &mut Conn, id: &str) -> crate::Result<()> {
+    crate::public_ips::release_of_instance(conn, id).await?;
     sqlx::query("DELETE FROM instance_security_groups WHERE instance_id = $1")
         .bind(id)
         .execute(&mut *conn)
@@ -559,11 +589,13 @@ pub struct Nic {
     pub vswitch_id: String,
     /// Security groups in the instance's order.
     pub groups: Vec<String>,
+    /// The address AllocatePublicIpAddress gave it, if any.
+    pub public_ip: Option<String>,
 }
 
-/// Every instance's NIC with its security groups (two queries, whatever the count).
+/// Every instance's NIC with its security groups and public IP (two queries, whatever the count).
 pub async fn nics(conn: &mut Conn) -> crate::Result<Vec<Nic>> {
-    let rows = sqlx::query("SELECT id, mac, private_ip, vswitch_id FROM instances ORDER BY seq")
+    let rows = sqlx::query("SELECT i.id, i.mac, i.private_ip, i.vswitch_id, p.address FROM instances i LEFT JOIN public_ips p ON p.instance_id = i.id ORDER BY i.seq")
         .fetch_all(&mut *conn)
         .await?;
     let mut nics = rows
@@ -575,6 +607,7 @@ pub async fn nics(conn: &mut Conn) -> crate::Result<Vec<Nic>> {
                 private_ip: r.try_get(2)?,
                 vswitch_id: r.try_get(3)?,
                 groups: Vec::new(),
+                public_ip: r.try_get(4)?,
             })
         })
         .collect::<crate::Result<Vec<Nic>>>()?;

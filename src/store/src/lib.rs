@@ -9,6 +9,7 @@ mod backend;
 pub mod disks;
 pub mod instances;
 pub mod key_pairs;
+pub mod public_ips;
 mod query;
 pub mod security_groups;
 pub mod tags;

@@ -29,6 +29,13 @@ impl Host for CountingHost {
 }
 
 async fn cloud(dir: &Path) -> (Cloud, Arc<CountingHost>) {
+    let host = Arc::new(CountingHost::default());
+    let c = cloud_with(dir, config::Config::default(), host.clone()).await;
+    (c, host)
+}
+
+/// A cloud on a fresh SQLite store in `dir` with one image (`img`) and the given host.
+pub(super) async fn cloud_with(dir: &Path, cfg: config::Config, host: Arc<dyn Host>) -> Cloud {
     let images = dir.join("images");
     std::fs::create_dir_all(&images).unwrap();
     std::fs::write(images.join("img.raw"), b"image bytes").unwrap();
@@ -40,15 +47,11 @@ async fn cloud(dir: &Path) -> (Cloud, Arc<CountingHost>) {
     let store = hearth_store::Store::connect(&hearth_store::Store::default_url(dir))
         .await
         .unwrap();
-    let host = Arc::new(CountingHost::default());
-    let cfg = config::Config::default();
-    (
-        Cloud::new(store, cfg, dir.to_path_buf(), host.clone()),
-        host,
-    )
+    Cloud::new(store, cfg, dir.to_path_buf(), host)
 }
 
-async fn network(c: &Cloud) -> (String, String) {
+/// A VPC 10.9.0.0/16 with a /24 VSwitch and a security group: (VSwitch ID, group ID).
+pub(super) async fn network(c: &Cloud) -> (String, String) {
     let region = c.config.region.id.clone();
     let v = vpc::create(
         c,

@@ -157,7 +157,14 @@ pub async fn delete(
     for i in &now_gone {
         paths.extend(remove_records(&mut tx, cloud, i).await?);
     }
-    tx.commit().await?;
+    if now_gone.is_empty() {
+        tx.commit().await?;
+    } else {
+        // Their NICs and public-IP DNATs leave the host network with the records (no VMM is
+        // left to end, so the supervisor will not sync for them): a released public IP stops
+        // reaching the old address before it can be given to another instance.
+        crate::host::commit_with_network(cloud, tx).await?;
+    }
     files::remove_all(&paths);
     if !later.is_empty() {
         cloud.host.instances_changed();

@@ -12,6 +12,10 @@ mod contract_tests;
 pub mod files;
 pub mod launch;
 pub mod lifecycle;
+pub mod membership;
+#[cfg(test)]
+mod network_tests;
+pub mod public_ip;
 pub mod rules;
 pub mod seed;
 pub mod view;

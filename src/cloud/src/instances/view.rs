@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use base64::Engine;
 use hearth_store::disks as disk_store;
 use hearth_store::instances as store;
-use hearth_store::{security_groups, vswitches, Conn};
+use hearth_store::{public_ips, security_groups, vswitches, Conn};
 
 use super::launch::{check_metadata, MetadataOptions};
 use super::{files, not_found, rules, seed, STATUS_STOPPED};
@@ -32,6 +32,8 @@ pub struct Listed {
     pub instance: Instance,
     pub tags: Vec<Tag>,
     pub security_groups: Vec<String>,
+    /// Its address from AllocatePublicIpAddress, if it has one.
+    pub public_ip: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -83,10 +85,15 @@ pub async fn describe(
     for (instance, group) in store::groups_of_many(&mut conn, &ids).await? {
         groups.entry(instance).or_default().push(group);
     }
+    let mut public: HashMap<String, String> = public_ips::of_instances(&mut conn, &ids)
+        .await?
+        .into_iter()
+        .collect();
     let instances = rows
         .into_iter()
         .map(|(_, instance, tags)| Listed {
             security_groups: groups.remove(&instance.id).unwrap_or_default(),
+            public_ip: public.remove(&instance.id),
             instance,
             tags,
         })
@@ -105,18 +112,25 @@ async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
     }
 }
 
-/// One instance with its security groups.
-pub async fn attribute(
-    cloud: &Cloud,
-    region_id: Option<&str>,
-    id: &str,
-) -> Result<(Instance, Vec<String>)> {
+/// One instance with its security groups and public IP (no tags: DescribeInstanceAttribute
+/// has none).
+pub async fn attribute(cloud: &Cloud, region_id: Option<&str>, id: &str) -> Result<Listed> {
     let region = region_id.unwrap_or(&cloud.config.region.id).to_string();
     cloud.check_region(&region)?;
     let mut conn = cloud.store.pool().acquire().await?;
-    let i = find(&mut conn, &region, id).await?;
-    let groups = store::groups_of(&mut conn, id).await?;
-    Ok((i, groups))
+    let instance = find(&mut conn, &region, id).await?;
+    Ok(Listed {
+        security_groups: store::groups_of(&mut conn, id).await?,
+        public_ip: public_ips::of_instance(&mut conn, id).await?,
+        tags: Vec::new(),
+        instance,
+    })
+}
+
+/// IDs of the instances holding any of `addresses` (DescribeInstances' PublicIpAddresses).
+pub async fn ids_with_public_ips(cloud: &Cloud, addresses: &[String]) -> Result<Vec<String>> {
+    let mut conn = cloud.store.pool().acquire().await?;
+    Ok(public_ips::instances_with(&mut conn, addresses).await?)
 }
 
 /// DescribeUserData: the UserData as given (Base64), empty when none.
@@ -275,7 +289,13 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
     if reseed {
         write_seed(cloud, &mut tx, &i).await?;
     }
-    tx.commit().await?;
+    if m.security_group_ids.is_empty() {
+        tx.commit().await?;
+    } else {
+        // New groups reach the instance's firewall before the call returns, as with
+        // JoinSecurityGroup / LeaveSecurityGroup; a refused apply keeps the old groups.
+        crate::host::commit_with_network(cloud, tx).await?;
+    }
     Ok(())
 }
 

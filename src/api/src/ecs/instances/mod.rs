@@ -1,9 +1,11 @@
 //! Instances on the wire: launch (see [`launch`]), start/stop/reboot/delete, the Describe*
 //! views, ModifyInstanceAttribute and ModifyInstanceMetadataOptions, DescribeDisks and
-//! GetInstanceConsoleOutput. Decodes parameters, calls the cloud, shapes responses as the SDK
+//! GetInstanceConsoleOutput, and an instance's place on the network (see [`network`]:
+//! AllocatePublicIpAddress, JoinSecurityGroup, LeaveSecurityGroup). Decodes parameters, calls the cloud, shapes responses as the SDK
 //! models read them.
 
 mod launch;
+mod network;
 
 use std::collections::HashMap;
 
@@ -37,6 +39,9 @@ pub const ACTIONS: &[&str] = &[
     "DescribeDisks",
     "GetInstanceConsoleOutput",
     "ModifyInstanceMetadataOptions",
+    "AllocatePublicIpAddress",
+    "JoinSecurityGroup",
+    "LeaveSecurityGroup",
 ];
 
 pub async fn call(cloud: &Cloud, action: &str, p: &Params) -> Result<Value> {
@@ -59,6 +64,9 @@ pub async fn call(cloud: &Cloud, action: &str, p: &Params) -> Result<Value> {
         "DescribeDisks" => disks(cloud, p).await,
         "GetInstanceConsoleOutput" => console(cloud, p).await,
         "ModifyInstanceMetadataOptions" => metadata(cloud, p).await,
+        "AllocatePublicIpAddress" => network::allocate_public_ip(cloud, p).await,
+        "JoinSecurityGroup" => network::join(cloud, p).await,
+        "LeaveSecurityGroup" => network::leave(cloud, p).await,
         _ => unreachable!("dispatch only routes listed actions"),
     }
 }
@@ -280,7 +288,7 @@ fn instance_json(l: &Listed, os: &HashMap<String, (String, String)>) -> Value {
             "NatIpAddress": "",
         },
         "InnerIpAddress": {"IpAddress": []},
-        "PublicIpAddress": {"IpAddress": []},
+        "PublicIpAddress": {"IpAddress": l.public_ip.iter().collect::<Vec<_>>()},
         "EipAddress": {"AllocationId": "", "IpAddress": "", "Bandwidth": 0, "InternetChargeType": "", "IsSupportUnassociate": true},
         "NetworkInterfaces": {"NetworkInterface": [{
             "NetworkInterfaceId": "",
@@ -318,15 +326,24 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
     }
     let status = p.one_of("Status", instances::STATUSES)?.map(String::from);
     let private_ips = p.json_list("PrivateIpAddresses")?;
+    // An empty list filters nothing, as before this host gave out public IPs.
+    if let Some(public) = p.json_list("PublicIpAddresses")?.filter(|l| !l.is_empty()) {
+        if public.len() > 100 {
+            return Err(Error::invalid_parameter(
+                "PublicIpAddresses",
+                "at most 100 addresses may be given",
+            ));
+        }
+        let holders = view::ids_with_public_ips(cloud, &public).await?;
+        ids = Some(match ids {
+            Some(list) => list.into_iter().filter(|i| holders.contains(i)).collect(),
+            None => holders,
+        });
+    }
     // Addresses and networks this host never gives out match nothing.
-    let nothing = [
-        "PublicIpAddresses",
-        "EipAddresses",
-        "InnerIpAddresses",
-        "RdmaIpAddresses",
-    ]
-    .iter()
-    .any(|k| p.opt(k).is_some_and(|v| v != "[]"))
+    let nothing = ["EipAddresses", "InnerIpAddresses", "RdmaIpAddresses"]
+        .iter()
+        .any(|k| p.opt(k).is_some_and(|v| v != "[]"))
         || p.one_of("InstanceNetworkType", &["vpc", "classic"])? == Some("classic")
         || p.boolean("IoOptimized")? == Some(false);
     if nothing {
@@ -422,13 +439,8 @@ async fn status(cloud: &Cloud, p: &Params) -> Result<Value> {
 
 async fn attribute(cloud: &Cloud, p: &Params) -> Result<Value> {
     let id = p.required("InstanceId")?;
-    let (i, groups) = view::attribute(cloud, p.opt("RegionId"), id).await?;
+    let listed = view::attribute(cloud, p.opt("RegionId"), id).await?;
     let os = view::os_names(cloud);
-    let listed = Listed {
-        instance: i,
-        tags: Vec::new(),
-        security_groups: groups,
-    };
     let full = instance_json(&listed, &os);
     // DescribeInstanceAttribute carries a subset of DescribeInstances' fields.
     let keys = [

@@ -1,0 +1,87 @@
+//! Public IPs of instances (AllocatePublicIpAddress): one row per allocated address.
+
+use sqlx::Row;
+
+use crate::Conn;
+
+/// The public IP of an instance, if it has one.
+pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Option<String>> {
+    let row = sqlx::query("SELECT address FROM public_ips WHERE instance_id = $1")
+        .bind(instance_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.map(|r| r.try_get(0)).transpose()
+}
+
+/// (instance ID, address) for the given instances, in one query.
+pub async fn of_instances(conn: &mut Conn, ids: &[String]) -> crate::Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT instance_id, address FROM public_ips WHERE instance_id IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in ids {
+        q = q.bind(id.as_str());
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// IDs of the instances holding any of the given addresses.
+pub async fn instances_with(conn: &mut Conn, addresses: &[String]) -> crate::Result<Vec<String>> {
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=addresses.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT instance_id FROM public_ips WHERE address IN ({}) ORDER BY instance_id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for a in addresses {
+        q = q.bind(a.as_str());
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// Every allocated address (what a new allocation must avoid).
+pub async fn all_addresses(conn: &mut Conn) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT address FROM public_ips")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| r.try_get(0)).collect()
+}
+
+/// Whether `address` is allocated to some instance.
+pub async fn in_use(conn: &mut Conn, address: &str) -> crate::Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM public_ips WHERE address = $1")
+        .bind(address)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some())
+}
+
+pub async fn insert(conn: &mut Conn, address: &str, instance_id: &str) -> crate::Result<()> {
+    sqlx::query("INSERT INTO public_ips (address, instance_id) VALUES ($1, $2)")
+        .bind(address)
+        .bind(instance_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Releases the instance's address (with the instance, in its delete transaction).
+pub async fn release_of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<()> {
+    sqlx::query("DELETE FROM public_ips WHERE instance_id = $1")
+        .bind(instance_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
