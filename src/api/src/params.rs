@@ -1,6 +1,7 @@
 //! Action parameters as ECS clients send them: flat `Key=Value` pairs from the query string and
 //! the form body, with lists and objects flattened as `Name.N` and `Name.N.Field`.
-//! Getters validate types and name the parameter in every error.
+//! Getters validate types and name the parameter in every error. Tencent Cloud API 3.0 JSON
+//! bodies are flattened into the same form ([`Params::from_json`]), so both dialects share them.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,31 @@ impl Params {
             map.entry(k).or_insert(v);
         }
         Params { map }
+    }
+
+    /// Flattens a JSON object body (Tencent Cloud API 3.0) into the ECS form: objects as
+    /// `Name.Field`, arrays as `Name.N` counted from 1 (as `list` and `objects` read them),
+    /// booleans as `true`/`false`; nulls are left out, as if not given.
+    pub fn from_json(body: &serde_json::Value) -> Result<Params> {
+        let serde_json::Value::Object(top) = body else {
+            return Err(Error::bad_request(
+                "InvalidParameter",
+                "The request body must be a JSON object of action parameters.",
+            ));
+        };
+        let mut map = BTreeMap::new();
+        for (k, v) in top {
+            flatten(k.clone(), v, &mut map);
+        }
+        Ok(Params { map })
+    }
+
+    /// The top-level parameter names given (`Placement` for `Placement.Zone`).
+    pub fn top_level_names(&self) -> std::collections::BTreeSet<&str> {
+        self.map
+            .keys()
+            .map(|k| k.split('.').next().unwrap_or(k))
+            .collect()
     }
 
     /// Every pair, empty values included (the signature covers them).
@@ -159,6 +185,32 @@ impl Params {
     }
 }
 
+fn flatten(name: String, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    use serde_json::Value;
+    match v {
+        Value::Null => {}
+        Value::Bool(b) => {
+            out.insert(name, b.to_string());
+        }
+        Value::Number(n) => {
+            out.insert(name, n.to_string());
+        }
+        Value::String(s) => {
+            out.insert(name, s.clone());
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten(format!("{name}.{}", i + 1), item, out);
+            }
+        }
+        Value::Object(fields) => {
+            for (k, item) in fields {
+                flatten(format!("{name}.{k}"), item, out);
+            }
+        }
+    }
+}
+
 fn list_index(name: &str, text: &str) -> Result<u32> {
     match text.parse::<u32>() {
         Ok(n) if (1..=MAX_LIST_INDEX).contains(&n) => Ok(n),
@@ -245,6 +297,28 @@ mod tests {
         assert!(p(&[("DryRun", "yes")]).boolean("DryRun").is_err());
         assert_eq!(p(&[("A", "")]).opt("A"), None);
         assert_eq!(p(&[("A", "")]).raw("A"), Some(""));
+    }
+
+    #[test]
+    fn json_bodies_flatten() {
+        let body = serde_json::json!({
+            "Placement": {"Zone": "z1"},
+            "InstanceIds": ["i-1", "i-2"],
+            "DataDisks": [{"DiskSize": 50, "DiskType": "CLOUD_SSD"}],
+            "DryRun": true,
+            "HostName": null,
+        });
+        let ps = Params::from_json(&body).unwrap();
+        assert_eq!(ps.opt("Placement.Zone"), Some("z1"));
+        assert_eq!(ps.list("InstanceIds").unwrap(), vec!["i-1", "i-2"]);
+        assert_eq!(ps.objects("DataDisks").unwrap()[0].1["DiskSize"], "50");
+        assert_eq!(ps.boolean("DryRun").unwrap(), Some(true));
+        assert_eq!(ps.raw("HostName"), None);
+        assert_eq!(
+            ps.top_level_names().into_iter().collect::<Vec<_>>(),
+            ["DataDisks", "DryRun", "InstanceIds", "Placement"]
+        );
+        assert!(Params::from_json(&serde_json::json!([1])).is_err());
     }
 
     #[test]

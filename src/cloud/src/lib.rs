@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod cidr;
 pub mod client_token;
 pub mod config;
+pub mod cvm;
 mod error;
 pub mod fat;
 pub mod host;

@@ -422,6 +422,9 @@ pub struct Filter {
     pub instance_charge_type: Option<String>,
     pub resource_group_id: Option<String>,
     pub tags: Vec<Tag>,
+    /// Pending intents to match, `""` for none (CVM tells STOPPING, REBOOTING and TERMINATING
+    /// apart by the intent behind hearth's one Stopping status).
+    pub intents: Option<Vec<String>>,
 }
 
 fn where_of(f: &Filter) -> Where {
@@ -449,6 +452,9 @@ fn where_of(f: &Filter) -> Where {
     }
     if let Some(ips) = &f.private_ips {
         w.any_of("private_ip", ips);
+    }
+    if let Some(intents) = &f.intents {
+        w.any_of("COALESCE(intent, '')", intents);
     }
     w.tags(TAG_TYPE, "id", &f.tags);
     w

@@ -85,8 +85,15 @@ pub struct Launch {
     pub security_group_id: Option<String>,
     pub security_group_ids: Vec<String>,
     pub vswitch_id: Option<String>,
-    pub private_ip: Option<String>,
+    /// Private addresses, one per instance in order (ECS: PrivateIpAddress, for one instance;
+    /// CVM: VirtualPrivateCloud.PrivateIpAddresses); empty to take free ones.
+    pub private_ips: Vec<String>,
     pub instance_name: Option<String>,
+    /// Names already made one per instance by the caller's dialect (CVM's `{R:x}` patterns),
+    /// used instead of expanding `instance_name`; still checked by the shared name rule.
+    pub instance_names: Vec<String>,
+    /// The API the launch came through, for the few rules that differ.
+    pub dialect: super::Dialect,
     pub host_name: Option<String>,
     pub host_names: Vec<String>,
     pub unique_suffix: bool,
@@ -548,10 +555,11 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     rules::local_ssd(system_cat.name, &local)?;
     // Amount and names.
     let amount = if req.run { req.amount.unwrap_or(1) } else { 1 };
-    if !(1..=100).contains(&amount) {
+    let max_amount = req.dialect.max_amount();
+    if !(1..=max_amount).contains(&amount) {
         return Err(Error::invalid_parameter(
             "Amount",
-            format!("{amount} is outside 1 to 100"),
+            format!("{amount} is outside 1 to {max_amount}"),
         ));
     }
     // MinAmount is a RunInstances parameter; CreateInstance makes exactly one.
@@ -568,6 +576,18 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     }
     let n = amount as usize;
     let names = match &req.instance_name {
+        _ if !req.instance_names.is_empty() => {
+            if req.instance_names.len() != n {
+                return Err(Error::internal(format!(
+                    "{} instance names for {n} instances",
+                    req.instance_names.len()
+                )));
+            }
+            for one in &req.instance_names {
+                names::check_name("InstanceName", one, "InvalidInstanceName.Malformed")?;
+            }
+            req.instance_names.clone()
+        }
         Some(name) => {
             let list = rules::name_sequence("InstanceName", name, n, req.unique_suffix)?;
             for one in &list {
@@ -612,7 +632,10 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     }
     let password_hash = match &req.password {
         Some(p) => {
-            password::check(p, windows)?;
+            match req.dialect {
+                super::Dialect::Ecs => password::check(p, windows)?,
+                super::Dialect::Cvm => crate::cvm::login::check_password(p, windows)?,
+            }
             password::hash(p)
         }
         None => String::new(),
@@ -658,10 +681,13 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         }
         (None, true) => return Err(Error::missing_parameter("SecurityGroupId")),
     };
-    if req.private_ip.is_some() && amount > 1 {
+    if !req.private_ips.is_empty() && req.private_ips.len() as i64 != amount {
         return Err(Error::invalid_parameter(
             "PrivateIpAddress",
-            "one address cannot be given to more than one instance: use Amount=1",
+            format!(
+                "give one address per instance ({amount}), not {}",
+                req.private_ips.len()
+            ),
         ));
     }
     let system = DiskPlan {
@@ -728,7 +754,14 @@ async fn check_network(conn: &mut Conn, req: &Launch, plan: &mut Plan) -> Result
         }
     }
     let block = Cidr::parse(&vswitch.cidr_block).map_err(Error::internal)?;
-    if let Some(ip) = &req.private_ip {
+    let mut seen = std::collections::HashSet::new();
+    for ip in &req.private_ips {
+        if !seen.insert(ip) {
+            return Err(Error::bad_request(
+                "InvalidPrivateIpAddress.Duplicated",
+                format!("Specified private IP address {ip} is duplicated: it is given twice."),
+            ));
+        }
         let addr: Ipv4Addr = ip.parse().map_err(|_| {
             Error::bad_request(
                 "InvalidPrivateIpAddress.Malformed",
@@ -829,9 +862,13 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
             )));
         }
     }
-    let addresses: Vec<Ipv4Addr> = match &req.private_ip {
-        Some(ip) => vec![ip.parse().map_err(Error::internal)?],
-        None => free_addresses(&net.block, &taken, count as usize),
+    let addresses: Vec<Ipv4Addr> = if req.private_ips.is_empty() {
+        free_addresses(&net.block, &taken, count as usize)
+    } else {
+        req.private_ips
+            .iter()
+            .map(|ip| ip.parse().map_err(Error::internal))
+            .collect::<Result<_>>()?
     };
     if (addresses.len() as i64) < count {
         if (addresses.len() as i64) < plan.min_amount {

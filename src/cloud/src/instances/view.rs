@@ -98,6 +98,18 @@ pub async fn describe(
     })
 }
 
+/// The disks of a page of instances, by instance, in attachment order (one query).
+pub async fn disks_of(cloud: &Cloud, ids: &[String]) -> Result<HashMap<String, Vec<Disk>>> {
+    let mut conn = cloud.store.pool().acquire().await?;
+    let mut out: HashMap<String, Vec<Disk>> = HashMap::new();
+    for d in disk_store::of_instances(&mut conn, ids).await? {
+        if let Some(i) = d.instance_id.clone() {
+            out.entry(i).or_default().push(d);
+        }
+    }
+    Ok(out)
+}
+
 async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
     match store::get(conn, id).await? {
         Some(i) if i.region_id == region_id => Ok(i),

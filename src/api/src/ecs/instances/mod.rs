@@ -349,6 +349,7 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
             .map(String::from),
         resource_group_id: p.opt("ResourceGroupId").map(String::from),
         tags: p.tags()?,
+        ..Default::default()
     };
     let token_mode = p.opt("NextToken").is_some() || p.opt("MaxResults").is_some();
     let paging = if token_mode {
