@@ -60,6 +60,7 @@ class Hearth:
 
     def __init__(self, database_url=None, extra_env=None, data_dir=None):
         self.owns_data_dir = data_dir is None
+        self.database_url = database_url
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="hearth-sdk-"))
         self.port = free_port()
         self.endpoint = f"127.0.0.1:{self.port}"

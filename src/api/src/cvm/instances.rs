@@ -290,7 +290,16 @@ async fn run(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
     Ok(json!({"InstanceIdSet": ids}))
 }
 
-fn disk_json(d: &Disk) -> Value {
+fn system_disk_json(d: &Disk) -> Value {
+    json!({
+        "DiskType": cvm_launch::disk_type_of(&d.category, &d.performance_level),
+        "DiskId": d.id,
+        "DiskSize": d.size_gib,
+        "DiskName": d.name,
+    })
+}
+
+fn data_disk_json(d: &Disk) -> Value {
     json!({
         "DiskType": cvm_launch::disk_type_of(&d.category, &d.performance_level),
         "DiskId": d.id,
@@ -320,7 +329,7 @@ fn instance_json(
     let data: Vec<Value> = disks
         .iter()
         .filter(|d| d.disk_type != "system")
-        .map(disk_json)
+        .map(data_disk_json)
         .collect();
     let os_name = os
         .get(&i.image_id)
@@ -341,7 +350,7 @@ fn instance_json(
         "RestrictState": "NORMAL",
         "InstanceName": i.name,
         "InstanceChargeType": charge,
-        "SystemDisk": system.map(disk_json).unwrap_or(Value::Null),
+        "SystemDisk": system.map(system_disk_json).unwrap_or(Value::Null),
         "DataDisks": data,
         "PrivateIpAddresses": [i.private_ip],
         "PublicIpAddresses": [],

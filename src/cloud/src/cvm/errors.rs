@@ -1,8 +1,9 @@
 //! The shared rules speak ECS error codes; CVM clients match on CVM's (seed 004 and Tencent
 //! Cloud's common codes). [`translate`] maps one to the other at the boundary, keeping the
-//! message (it names the parameter and what is allowed). A code without a CVM counterpart
-//! becomes the common code for its class: InvalidParameterValue (400), UnsupportedOperation
-//! (403), ResourceNotFound (404), InternalError (500).
+//! message (it names the parameter and what is allowed). Codes already in CVM's form (its
+//! common classes such as `InvalidParameterValue.*`, and the seed's own codes) pass unchanged;
+//! any other code becomes the common code for its status: InvalidParameterValue (400),
+//! UnsupportedOperation (403), ResourceNotFound (404), InternalError (500).
 
 use crate::Error;
 
@@ -13,19 +14,39 @@ pub enum Service {
     Vpc,
 }
 
-/// Codes that are the same in both dialects.
+/// Codes CVM has as they are (both dialects' and seed 004's own).
 const SAME: &[&str] = &[
-    "MissingParameter",
-    "InvalidParameter",
-    "InvalidParameterValue",
     "InvalidParameterCombination",
     "InvalidImageId.NotFound",
     "InvalidInstanceId.NotFound",
     "InvalidSecurityGroupId.NotFound",
     "InvalidPeriod",
+    "InvalidPassword",
+    "InvalidClientToken.TooLong",
+    "InvalidInstanceName.TooLong",
+    "InvalidInstanceType.Malformed",
+    "InvalidZone.MismatchRegion",
+    "InvalidHostId.NotFound",
+    "InvalidProjectId.NotFound",
+    "VpcIpIsUsed",
+    "VpcAddrNotInSubNet",
+];
+
+/// Tencent Cloud's common error classes: a code of one of these forms is CVM's already.
+const CLASSES: &[&str] = &[
+    "AuthFailure",
+    "FailedOperation",
     "InternalError",
-    "UnsupportedOperation",
+    "InvalidParameter",
+    "InvalidParameterValue",
+    "LimitExceeded",
+    "MissingParameter",
+    "ResourceInsufficient",
     "ResourceNotFound",
+    "ResourceUnavailable",
+    "UnknownParameter",
+    "UnsupportedOperation",
+    "UnsupportedRegion",
 ];
 
 fn cvm_code(service: Service, ecs: &str) -> Option<&'static str> {
@@ -93,15 +114,22 @@ fn cvm_code(service: Service, ecs: &str) -> Option<&'static str> {
 
 /// The CVM form of an error from the shared rules.
 pub fn translate(service: Service, e: Error) -> Error {
-    if SAME.contains(&e.code.as_str()) {
+    if let Some(code) = cvm_code(service, &e.code) {
+        return Error {
+            code: code.to_string(),
+            ..e
+        };
+    }
+    let class = e.code.split('.').next().unwrap_or("");
+    if SAME.contains(&e.code.as_str()) || CLASSES.contains(&class) {
         return e;
     }
-    let code = cvm_code(service, &e.code).unwrap_or(match e.status {
+    let code = match e.status {
         404 => "ResourceNotFound",
         403 => "UnsupportedOperation",
         500.. => "InternalError",
         _ => "InvalidParameterValue",
-    });
+    };
     Error {
         code: code.to_string(),
         ..e
@@ -137,6 +165,15 @@ mod tests {
             "InvalidParameterValue"
         );
         assert_eq!(t(Service::Cvm, "SomethingElse", 500), "InternalError");
+        assert_eq!(
+            t(Service::Vpc, "InvalidParameterValue.TooLong", 400),
+            "InvalidParameterValue.TooLong"
+        );
+        assert_eq!(t(Service::Cvm, "VpcIpIsUsed", 400), "VpcIpIsUsed");
+        assert_eq!(
+            t(Service::Cvm, "InvalidParameter.Mismatch", 400),
+            "InvalidParameterCombination"
+        );
         let e = translate(
             Service::Cvm,
             Error::bad_request("InvalidHostName.Malformed", "why"),

@@ -116,7 +116,7 @@ mod tests {
         assert_eq!(shape("T6.SMALL1"), Some(("ecs.t6.small".into(), 1, 1)));
         assert_eq!(shape("S5.MEDIUM4"), None);
         assert_eq!(name_of(&c, "ecs.g7.xlarge"), "S7.LARGE16");
-        assert_eq!(default_type(&c).map(|t| t.name), Some("T6.SMALL1".into()));
+        assert_eq!(default_type(&c).map(|t| t.name), Some("C7.SMALL1".into()));
         // Names are unique.
         let mut names: Vec<String> = all(&c).into_iter().map(|t| t.name).collect();
         let n = names.len();

@@ -212,7 +212,7 @@ fn absent(param: &str, value: &str) -> Error {
             "InvalidParameterValue",
             "existing cloud disks to attach at launch",
         ),
-        (_, "KmsKeyId") => (
+        (_, "KmsKeyId" | "Encrypt") => (
             "UnsupportedOperation.InvalidRegionDiskEncrypt",
             "disk encryption",
         ),

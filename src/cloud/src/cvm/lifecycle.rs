@@ -90,12 +90,14 @@ pub async fn change(
         None => None,
         Some("KEEP_CHARGING") => Some("KeepCharging"),
         Some("STOP_CHARGING") => Some("StopCharging"),
-        Some(other) => return Err(Error::bad_request(
-            "InvalidParameterValue",
-            format!(
+        Some(other) => {
+            return Err(Error::bad_request(
+                "InvalidParameterValue",
+                format!(
                 "The parameter \"StoppedMode\" {other:?} is not KEEP_CHARGING or STOP_CHARGING."
             ),
-        )),
+            ))
+        }
     };
     match instances::change(cloud, region, ids, change, mode, false).await {
         Ok(_) => Ok(()),
