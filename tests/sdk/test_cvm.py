@@ -216,6 +216,15 @@ def test_wire_contract_and_signature_failures(hearth):
     cred = credential.Credential("AKIDunknown0000000000", hearth.key_secret)
     bad = cvm_client.CvmClient(cred, hearth.region, tencent_profile(hearth))
     refused(lambda: bad.DescribeZones(m.DescribeZonesRequest()), "AuthFailure.SecretIdNotFound")
+    # GET (parameters in the query, lists counted from 0) through the official client.
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    get_profile = ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=hearth.endpoint, reqMethod="GET"))
+    getter = cvm_client.CvmClient(credential.Credential(hearth.key_id, hearth.key_secret), hearth.region, get_profile)
+    zone = getter.DescribeZones(m.DescribeZonesRequest()).ZoneSet[0].Zone
+    configs = getter.DescribeInstanceTypeConfigs(request(m.DescribeInstanceTypeConfigsRequest, Filters=[
+        {"Name": "instance-type", "Values": ["S7.MEDIUM8"]}, {"Name": "zone", "Values": [zone]}])).InstanceTypeConfigSet
+    assert [(c.InstanceType, c.CPU, c.Memory) for c in configs] == [("S7.MEDIUM8", 2, 8)]
     # The ECS dialect on the same port is untouched.
     assert hearth.call_legacy("DescribeRegions", "2014-05-26")["Regions"]["Region"][0]["RegionId"] == hearth.region
 

@@ -42,6 +42,23 @@ impl Params {
         Ok(Params { map })
     }
 
+    /// Builds from Tencent Cloud API query pairs (a TC3-signed GET): lists there count from 0
+    /// (`Filters.0.Values.1`), so every numeric path segment is shifted to count from 1 like
+    /// the rest of `Params`.
+    pub fn from_zero_based_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Params {
+        Params::from_pairs(pairs.into_iter().map(|(k, v)| {
+            let key = k
+                .split('.')
+                .map(|seg| match seg.parse::<u32>() {
+                    Ok(n) if !seg.starts_with('+') => n.saturating_add(1).to_string(),
+                    _ => seg.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(".");
+            (key, v)
+        }))
+    }
+
     /// The top-level parameter names given (`Placement` for `Placement.Zone`).
     pub fn top_level_names(&self) -> std::collections::BTreeSet<&str> {
         self.map
@@ -319,6 +336,14 @@ mod tests {
             ["DataDisks", "DryRun", "InstanceIds", "Placement"]
         );
         assert!(Params::from_json(&serde_json::json!([1])).is_err());
+        let q = Params::from_zero_based_pairs([
+            ("InstanceIds.0".to_string(), "i-1".to_string()),
+            ("Filters.0.Values.0".to_string(), "z".to_string()),
+            ("Limit".to_string(), "5".to_string()),
+        ]);
+        assert_eq!(q.list("InstanceIds").unwrap(), vec!["i-1"]);
+        assert_eq!(q.objects("Filters").unwrap()[0].1["Values.1"], "z");
+        assert_eq!(q.int("Limit").unwrap(), Some(5));
     }
 
     #[test]

@@ -181,17 +181,32 @@ async fn process(
             ),
         ));
     }
-    let json: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        json!({})
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            Error::bad_request(
-                "InvalidParameter",
-                format!("The request body is not valid JSON: {e}."),
-            )
-        })?
-    };
-    let params = Params::from_json(&json)?;
+    // POST carries a JSON body; GET (HttpProfile reqMethod="GET") the parameters in the query.
+    let params =
+        match *method {
+            Method::POST => {
+                let json: Value = if body.iter().all(u8::is_ascii_whitespace) {
+                    json!({})
+                } else {
+                    serde_json::from_slice(body).map_err(|e| {
+                        Error::bad_request(
+                            "InvalidParameter",
+                            format!("The request body is not valid JSON: {e}."),
+                        )
+                    })?
+                };
+                Params::from_json(&json)?
+            }
+            Method::GET => Params::from_zero_based_pairs(
+                form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned(),
+            ),
+            _ => return Err(Error::bad_request(
+                "UnsupportedProtocol",
+                format!(
+                    "The HTTP method {method} is not supported: use POST with a JSON body, or GET."
+                ),
+            )),
+        };
     let ctx = Context { region };
     (area.call)(&state.cloud, &ctx, action, &params).await
 }
@@ -244,8 +259,9 @@ pub fn filters_with_code(
             .filter(|v| !v.is_empty())
             .cloned()
             .ok_or_else(|| Error::missing_parameter(&format!("Filters.{n}.Name")))?;
-        let tag_filter = name.starts_with("tag:");
-        if !known.contains(&name.as_str()) && !(tag_filter && known.contains(&"tag:")) {
+        let admitted =
+            known.contains(&name.as_str()) || (name.starts_with("tag:") && known.contains(&"tag:"));
+        if !admitted {
             return Err(Error::bad_request(
                 unknown_code,
                 format!(

@@ -92,7 +92,7 @@ pub fn check_time(timestamp: &str, date: &str, now: i64) -> Result<()> {
             format!("The header X-TC-Timestamp {timestamp:?} is not a Unix time in seconds."),
         )
     })?;
-    let skew = (now - t).unsigned_abs();
+    let skew = now.saturating_sub(t).unsigned_abs();
     if skew > MAX_SKEW_SECS as u64 {
         return Err(Error::bad_request(
             "AuthFailure.SignatureExpire",

@@ -34,7 +34,7 @@ fn size(vcpus: u32) -> Option<String> {
         1 => Some("SMALL".into()),
         2 => Some("MEDIUM".into()),
         4 => Some("LARGE".into()),
-        n if n % 4 == 0 && n >= 8 => Some(format!("{}XLARGE", n / 4)),
+        n if n.is_multiple_of(4) && n >= 8 => Some(format!("{}XLARGE", n / 4)),
         _ => None,
     }
 }
@@ -43,7 +43,7 @@ fn size(vcpus: u32) -> Option<String> {
 pub fn of(t: &InstanceType) -> Option<CvmType> {
     let generation = t.generation.strip_prefix("ecs-")?;
     let letters = t.family.strip_prefix("ecs.")?.strip_suffix(generation)?;
-    if t.memory_mib % 1024 != 0 {
+    if !t.memory_mib.is_multiple_of(1024) {
         return None;
     }
     let family = format!("{}{generation}", family_letters(letters));

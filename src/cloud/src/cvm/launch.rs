@@ -26,6 +26,12 @@ pub struct DiskSpec {
     pub kms_key_id: Option<String>,
 }
 
+/// One `Tags.M` entry as given: (M, Key, Value).
+pub type RawTag = (u32, Option<String>, Option<String>);
+
+/// One `TagSpecification.N`: (N, ResourceType, its tags).
+pub type TagSpecification = (u32, Option<String>, Vec<RawTag>);
+
 /// RunInstances as decoded from the wire (types checked, values as given).
 #[derive(Debug, Clone, Default)]
 pub struct RunInstances {
@@ -61,11 +67,7 @@ pub struct RunInstances {
     pub client_token: Option<Idempotency>,
     pub host_name: Option<String>,
     /// TagSpecification.N: (N, ResourceType, Tags.M as (M, Key, Value)).
-    pub tag_specifications: Vec<(
-        u32,
-        Option<String>,
-        Vec<(u32, Option<String>, Option<String>)>,
-    )>,
+    pub tag_specifications: Vec<TagSpecification>,
     pub user_data: Option<String>,
     /// InstanceMarketOptions.SpotOptions.MaxPrice.
     pub spot_max_price: Option<String>,
