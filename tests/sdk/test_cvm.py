@@ -102,6 +102,7 @@ def env(hearth):
     call("ImportKeyPair", "2014-05-26", RegionId=e.region, KeyPairName=e.key_name,
          PublicKeyBody="ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl cvm@hearth")
     e.other_vpc = call("CreateVpc", "2016-04-28", RegionId=e.region, CidrBlock="192.168.0.0/16")["VpcId"]
+    e.other_sg = call("CreateSecurityGroup", "2014-05-26", RegionId=e.region, VpcId=e.other_vpc)["SecurityGroupId"]
     e.made = []
     yield e
     # Release whatever a failed test left: the capacity is shared with the tests that follow.
@@ -496,6 +497,14 @@ def test_dry_run_creates_nothing(cvm, env):
     name = uniq("dry")
     out = cvm.RunInstances(request(m.RunInstancesRequest, **run_params(env, InstanceName=name, DryRun=True)))
     assert out.InstanceIdSet is None and out.RequestId
+    # CVM's own prepaid periods, and deletion protection on a prepaid instance (ECS refuses both).
+    out = cvm.RunInstances(request(m.RunInstancesRequest, **run_params(
+        env, InstanceName=name, DryRun=True, InstanceChargeType="PREPAID", DisableApiTermination=True,
+        InstanceChargePrepaid={"Period": 36, "RenewFlag": "NOTIFY_AND_AUTO_RENEW"})))
+    assert out.InstanceIdSet is None
+    refused(lambda: cvm.RunInstances(request(m.RunInstancesRequest, **run_params(
+        env, InstanceName=name, DryRun=True, InstanceChargeType="PREPAID",
+        InstanceChargePrepaid={"Period": 1, "RenewFlag": "SOMETIMES"}))), "InvalidParameterValue")
     # DryRun comes after every check: a bad parameter still gives its own code.
     refused(lambda: cvm.RunInstances(request(m.RunInstancesRequest, **run_params(
         env, InstanceName=name, DryRun=True, HostName="-x"))), "InvalidParameterValue.IllegalHostName")
@@ -546,6 +555,8 @@ RUN_REJECTIONS = [
     ("two keys", dict(LoginSettings={"KeyIds": ["a", "b"]}), "InvalidParameterValue.LimitExceeded"),
     ("no security group", dict(SecurityGroupIds=None), "MissingParameter"),
     ("unknown security group", dict(SecurityGroupIds=["sg-doesnotexist0000000"]), "InvalidSecurityGroupId.NotFound"),
+    ("security group of another vpc", dict(SecurityGroupIds=["OTHER_SG"]), "InvalidParameterCombination"),
+    ("six security groups", dict(SecurityGroupIds=[f"sg-{n}" for n in range(6)]), "InvalidParameterValue.LimitExceeded"),
     ("no vpc", dict(VirtualPrivateCloud=None), "MissingParameter"),
     ("no subnet", dict(VirtualPrivateCloud={"VpcId": "VPC"}), "MissingParameter"),
     ("unknown subnet", dict(VirtualPrivateCloud={"VpcId": "VPC", "SubnetId": "subnet-doesnotexist"}),
@@ -600,6 +611,7 @@ RUN_REJECTIONS = [
 def resolve(value, env):
     block = ipaddress.ip_network(env.cidr)
     names = {"ZONE": env.zone, "VPC": env.vpc_id, "SUBNET": env.subnet_id, "OTHER_VPC": env.other_vpc,
+             "OTHER_SG": env.other_sg,
              "OUTSIDE": "10.255.255.7" if not env.cidr.startswith("10.") else "192.168.250.7",
              "INSIDE": str(block[210])}
     if isinstance(value, dict):

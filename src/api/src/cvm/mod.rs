@@ -182,31 +182,32 @@ async fn process(
         ));
     }
     // POST carries a JSON body; GET (HttpProfile reqMethod="GET") the parameters in the query.
-    let params =
-        match *method {
-            Method::POST => {
-                let json: Value = if body.iter().all(u8::is_ascii_whitespace) {
-                    json!({})
-                } else {
-                    serde_json::from_slice(body).map_err(|e| {
-                        Error::bad_request(
-                            "InvalidParameter",
-                            format!("The request body is not valid JSON: {e}."),
-                        )
-                    })?
-                };
-                Params::from_json(&json)?
-            }
-            Method::GET => Params::from_zero_based_pairs(
-                form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned(),
-            ),
-            _ => return Err(Error::bad_request(
+    let params = match *method {
+        Method::POST => {
+            let json: Value = if body.iter().all(u8::is_ascii_whitespace) {
+                json!({})
+            } else {
+                serde_json::from_slice(body).map_err(|e| {
+                    Error::bad_request(
+                        "InvalidParameter",
+                        format!("The request body is not valid JSON: {e}."),
+                    )
+                })?
+            };
+            Params::from_json(&json)?
+        }
+        Method::GET => Params::from_zero_based_pairs(
+            form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned(),
+        ),
+        _ => {
+            return Err(Error::bad_request(
                 "UnsupportedProtocol",
                 format!(
                     "The HTTP method {method} is not supported: use POST with a JSON body, or GET."
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let ctx = Context { region };
     (area.call)(&state.cloud, &ctx, action, &params).await
 }

@@ -160,7 +160,14 @@ struct BillingPlan {
     resource_group_id: String,
 }
 
-fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> {
+/// The billing rules; `dialect` picks the prepaid periods (ECS 1, 2, 3, 6, 12 months; CVM also
+/// 4–11, 24 and 36) and whether deletion protection excludes prepaid and spot (ECS only).
+fn check_billing(
+    b: &Billing,
+    deletion_protection: bool,
+    dialect: super::Dialect,
+) -> Result<BillingPlan> {
+    let ecs = dialect == super::Dialect::Ecs;
     let charge = one_of(
         "InstanceChargeType",
         b.instance_charge_type.as_deref(),
@@ -197,7 +204,7 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
     let months = [1, 2, 3, 6, 12];
     let period = match (charge.as_str(), b.period) {
         ("PrePaid", None) => return Err(Error::bad_request("MissingParamter", "The specified parameter \"Period\" is not null: PrePaid instances need a Period (1, 2, 3, 6 or 12 months).")),
-        ("PrePaid", Some(p)) if !months.contains(&p) => return Err(Error::bad_request("InvalidPeriod", format!("The specified period {p} is not valid: use 1, 2, 3, 6 or 12 (months)."))),
+        ("PrePaid", Some(p)) if ecs && !months.contains(&p) => return Err(Error::bad_request("InvalidPeriod", format!("The specified period {p} is not valid: use 1, 2, 3, 6 or 12 (months)."))),
         (_, Some(p)) => p,
         (_, None) => 0,
     };
@@ -250,7 +257,7 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
         400,
         "Terminate",
     )?;
-    if deletion_protection && (charge == "PrePaid" || spot != "NoSpot") {
+    if ecs && deletion_protection && (charge == "PrePaid" || spot != "NoSpot") {
         return Err(Error::forbidden("InvalidChargeType.ValueNotSupported", "Deletion protection is only valid for postPaid instance, not for prePaid or spot instance."));
     }
     let io = one_of(
@@ -654,7 +661,7 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         Some(t) => rules::auto_release_time(t, chrono::Utc::now())?,
         None => String::new(),
     };
-    let billing = check_billing(&req.billing, req.deletion_protection)?;
+    let billing = check_billing(&req.billing, req.deletion_protection, req.dialect)?;
     let metadata = check_metadata(&req.metadata, None)?;
     if let Some(t) = &req.client_token {
         client_token::check(&t.token)?;
@@ -1089,6 +1096,7 @@ async fn create_all(
 
 #[cfg(test)]
 mod tests {
+    use super::super::Dialect;
     use super::*;
 
     #[test]
@@ -1104,12 +1112,12 @@ mod tests {
 
     #[test]
     fn billing_rules() {
-        let ok = check_billing(&Billing::default(), true).unwrap();
+        let ok = check_billing(&Billing::default(), true, Dialect::Ecs).unwrap();
         assert_eq!(
             (ok.instance_charge_type.as_str(), ok.bandwidth_in),
             ("PostPaid", 10)
         );
-        let code = |b: Billing, p: bool| check_billing(&b, p).unwrap_err().code;
+        let code = |b: Billing, p: bool| check_billing(&b, p, Dialect::Ecs).unwrap_err().code;
         assert_eq!(
             code(
                 Billing {
@@ -1181,6 +1189,20 @@ mod tests {
                 false
             ),
             "InvalidSpotStrategy"
+        );
+        // CVM: its own prepaid periods (checked by the CVM rules), deletion protection for any
+        // charge type.
+        let prepaid = |period| Billing {
+            instance_charge_type: Some("PrePaid".into()),
+            period: Some(period),
+            ..Default::default()
+        };
+        assert!(check_billing(&prepaid(36), true, Dialect::Cvm).is_ok());
+        assert_eq!(
+            check_billing(&prepaid(36), false, Dialect::Ecs)
+                .unwrap_err()
+                .code,
+            "InvalidPeriod"
         );
     }
 }
