@@ -28,7 +28,9 @@ from alibabacloud_ecs20140526 import models as ecs_models
 from tencentcloud.common import credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.cvm.v20170312 import cvm_client
+from tencentcloud.cvm.v20170312 import errorcodes as cvm_codes
 from tencentcloud.cvm.v20170312 import models as m
+from tencentcloud.vpc.v20170312 import errorcodes as vpc_codes
 from tencentcloud.vpc.v20170312 import models as vm
 
 from conftest import tencent_profile
@@ -36,6 +38,17 @@ from test_instances import IMAGE_ID, install_image
 
 TYPE = "T6.SMALL1"  # ecs.t6.small: 1 vCPU, 1 GiB
 PASSWORD = "Hearth-cvm-2026"
+
+
+# Tencent Cloud API 3.0's common error codes (not in the per-service errorcodes modules).
+COMMON_CODES = {
+    "AuthFailure.InvalidAuthorization", "AuthFailure.SecretIdNotFound", "AuthFailure.SignatureExpire",
+    "AuthFailure.SignatureFailure", "InternalError", "InvalidAction", "InvalidParameter", "InvalidParameterValue",
+    "MissingParameter", "NoSuchVersion", "RequestSizeLimitExceeded", "ResourceNotFound", "UnknownParameter",
+    "UnsupportedOperation", "UnsupportedProtocol", "UnsupportedRegion",
+}
+# Every code the tests expect must be one a Tencent client can know.
+REAL_CODES = COMMON_CODES | {v for mod in (cvm_codes, vpc_codes) for v in vars(mod).values() if isinstance(v, str)}
 
 
 def uniq(prefix="t"):
@@ -49,6 +62,7 @@ def request(model, **params):
 
 
 def refused(call, code):
+    assert code in REAL_CODES, code
     with pytest.raises(TencentCloudSDKException) as e:
         call()
     assert e.value.get_code() == code, e.value.get_message()
@@ -188,7 +202,9 @@ def tc3_error(hearth, action, body, **kw):
     status, content_type, doc = tc3(hearth, action, body, **kw)
     assert (status, content_type) == (200, "application/json")
     assert set(doc) == {"Response"} and doc["Response"]["RequestId"]
-    return doc["Response"]["Error"]["Code"]
+    code = doc["Response"]["Error"]["Code"]
+    assert code in REAL_CODES, code
+    return code
 
 
 def test_wire_contract_and_signature_failures(hearth):
@@ -487,7 +503,8 @@ def test_deletion_protection_key_pairs_and_private_ips(cvm, env):
     refused(lambda: run(cvm, env, VirtualPrivateCloud={"VpcId": env.vpc_id, "SubnetId": env.subnet_id,
                                                        "PrivateIpAddresses": [ips[0]]}), "VpcIpIsUsed")
     settle(env.hearth, ids, "Stopped")
-    refused(lambda: cvm.TerminateInstances(request(m.TerminateInstancesRequest, InstanceIds=ids)), "UnsupportedOperation")
+    refused(lambda: cvm.TerminateInstances(request(m.TerminateInstancesRequest, InstanceIds=ids)),
+            "UnsupportedOperation.InstancesProtected")
     assert len(describe_ids(cvm, ids)) == 2
     sql(env.hearth, "UPDATE instances SET deletion_protection = 0 WHERE id IN (?, ?)", ids)
     gone(cvm, env, ids)

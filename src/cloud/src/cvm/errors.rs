@@ -103,6 +103,9 @@ fn cvm_code(service: Service, ecs: &str) -> Option<&'static str> {
             "FailedOperation.NoAvailableIpAddressCountInSubnet"
         }
         (Service::Cvm, "InvalidChargeType.ValueNotSupported") => "InvalidParameterCombination",
+        (Service::Cvm, "InvalidOperation.DeletionProtection") => {
+            "UnsupportedOperation.InstancesProtected"
+        }
         (Service::Vpc, "InvalidCidrBlock.Malformed") => "InvalidParameterValue.Malformed",
         (Service::Vpc, "InvalidCidrBlock.Overlapped") => "InvalidParameterValue.SubnetConflict",
         (Service::Vpc, "InvalidVpcId.NotFound") => "ResourceNotFound",
