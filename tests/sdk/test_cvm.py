@@ -400,6 +400,7 @@ def test_run_describe_and_lifecycle(cvm, ecs, env):
     assert [(t.Key, t.Value) for t in first.Tags] == [("suite", tag)]
     assert (first.ImageId, first.OsName, first.DisableApiTermination) == (IMAGE_ID, "Test Linux 1", False)
     assert (first.InternetAccessible.InternetMaxBandwidthOut, first.InternetAccessible.PublicIpAssigned) == (5, False)
+    assert (first.ExpiredTime, first.RenewFlag) == (None, "")
     status = cvm.DescribeInstancesStatus(request(m.DescribeInstancesStatusRequest, InstanceIds=ids))
     assert status.TotalCount == 2 and {s.InstanceState for s in status.InstanceStatusSet} == {"PENDING"}
 
@@ -508,6 +509,28 @@ def test_deletion_protection_key_pairs_and_private_ips(cvm, env):
     assert len(describe_ids(cvm, ids)) == 2
     sql(env.hearth, "UPDATE instances SET deletion_protection = 0 WHERE id IN (?, ?)", ids)
     gone(cvm, env, ids)
+
+
+def test_prepaid_and_spot(cvm, legacy, env):
+    prepaid = run(cvm, env, InstanceChargeType="PREPAID",
+                  InstanceChargePrepaid={"Period": 4, "RenewFlag": "NOTIFY_AND_AUTO_RENEW"})
+    spot = run(cvm, env, InstanceChargeType="SPOTPAID", InternetAccessible={"InternetChargeType": "BANDWIDTH_POSTPAID_BY_HOUR"},
+               InstanceMarketOptions={"MarketType": "spot", "SpotOptions": {"MaxPrice": "0.5"}})
+    [p] = describe_ids(cvm, prepaid)
+    assert (p.InstanceChargeType, p.RenewFlag) == ("PREPAID", "NOTIFY_AND_AUTO_RENEW")
+    created = datetime.strptime(p.CreatedTime, "%Y-%m-%dT%H:%M:%SZ")
+    expires = datetime.strptime(p.ExpiredTime, "%Y-%m-%dT%H:%M:%SZ")
+    assert 118 <= (expires - created).days <= 123  # four months
+    [s] = describe_ids(cvm, spot)
+    assert (s.InstanceChargeType, s.InternetAccessible.InternetChargeType) == ("SPOTPAID", "BANDWIDTH_POSTPAID_BY_HOUR")
+    seen = {i["InstanceId"]: i for i in legacy("DescribeInstances", RegionId=env.region,
+                                                InstanceIds=json.dumps(prepaid + spot))["Instances"]["Instance"]}
+    assert (seen[prepaid[0]]["InstanceChargeType"], seen[spot[0]]["SpotStrategy"], seen[spot[0]]["SpotPriceLimit"]) == (
+        "PrePaid", "SpotWithPriceLimit", 0.5)
+    prepaid_only = cvm.DescribeInstances(request(m.DescribeInstancesRequest, Filters=[
+        {"Name": "instance-id", "Values": prepaid + spot}, {"Name": "instance-charge-type", "Values": ["PREPAID"]}]))
+    assert [i.InstanceId for i in prepaid_only.InstanceSet] == prepaid
+    gone(cvm, env, prepaid + spot)
 
 
 def test_dry_run_creates_nothing(cvm, env):

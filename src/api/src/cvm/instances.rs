@@ -368,7 +368,7 @@ fn instance_json(
         "ImageId": i.image_id,
         "RenewFlag": renew,
         "CreatedTime": i.creation_time,
-        "ExpiredTime": "",
+        "ExpiredTime": view::expires_at(i),
         "OsName": os_name,
     });
     let tail = json!({
