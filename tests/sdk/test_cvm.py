@@ -530,6 +530,10 @@ def test_prepaid_and_spot(cvm, legacy, env):
     prepaid_only = cvm.DescribeInstances(request(m.DescribeInstancesRequest, Filters=[
         {"Name": "instance-id", "Values": prepaid + spot}, {"Name": "instance-charge-type", "Values": ["PREPAID"]}]))
     assert [i.InstanceId for i in prepaid_only.InstanceSet] == prepaid
+    for charge, expected in [("SPOTPAID", spot), ("POSTPAID_BY_HOUR", []), ("CDHPAID", [])]:
+        got = cvm.DescribeInstances(request(m.DescribeInstancesRequest, Filters=[
+            {"Name": "instance-id", "Values": prepaid + spot}, {"Name": "instance-charge-type", "Values": [charge]}]))
+        assert [i.InstanceId for i in got.InstanceSet] == expected, charge
     gone(cvm, env, prepaid + spot)
 
 

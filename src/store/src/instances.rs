@@ -425,6 +425,8 @@ pub struct Filter {
     /// Pending intents to match, `""` for none (CVM tells STOPPING, REBOOTING and TERMINATING
     /// apart by the intent behind hearth's one Stopping status).
     pub intents: Option<Vec<String>>,
+    /// Spot strategies to match (CVM tells SPOTPAID from POSTPAID_BY_HOUR by them).
+    pub spot_strategies: Option<Vec<String>>,
 }
 
 fn where_of(f: &Filter) -> Where {
@@ -455,6 +457,9 @@ fn where_of(f: &Filter) -> Where {
     }
     if let Some(intents) = &f.intents {
         w.any_of("COALESCE(intent, '')", intents);
+    }
+    if let Some(spot) = &f.spot_strategies {
+        w.any_of("spot_strategy", spot);
     }
     w.tags(TAG_TYPE, "id", &f.tags);
     w

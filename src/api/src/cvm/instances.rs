@@ -491,13 +491,19 @@ async fn describe(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
             }
         }
     };
-    let charge = match single(&f, "instance-charge-type")?.as_deref() {
-        None => None,
-        Some("PREPAID") => Some("PrePaid".to_string()),
-        Some("POSTPAID_BY_HOUR" | "SPOTPAID") => Some("PostPaid".to_string()),
+    let strings = |l: &[&str]| Some(l.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let (charge, spot_strategies) = match single(&f, "instance-charge-type")?.as_deref() {
+        None => (None, None),
+        Some("PREPAID") => (Some("PrePaid".to_string()), None),
+        Some("POSTPAID_BY_HOUR") => (Some("PostPaid".to_string()), strings(&["NoSpot"])),
+        Some("SPOTPAID") => (
+            Some("PostPaid".to_string()),
+            strings(&["SpotAsPriceGo", "SpotWithPriceLimit"]),
+        ),
+        // CDHPAID, CDCPAID and the rest: nothing here is charged so.
         Some(_) => {
             ids_filter = Some(Vec::new());
-            None
+            (None, None)
         }
     };
     let filter = Filter {
@@ -511,6 +517,7 @@ async fn describe(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
         name: single(&f, "instance-name")?,
         private_ips: values(&f, "private-ip-address"),
         instance_charge_type: charge,
+        spot_strategies,
         tags: tag_filters(&f)?,
         ..Default::default()
     };
