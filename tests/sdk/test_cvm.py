@@ -649,6 +649,8 @@ RUN_REJECTIONS = [
     ("jumbo frames", dict(EnableJumboFrame=True), "UnsupportedOperation.InstanceTypeNotSupportJumboFrame"),
     ("cpu topology", dict(CpuTopology={"CoreCount": 1}), "InvalidParameter.LackCoreCountOrThreadPerCore"),
     ("no stock", dict(InstanceType="M7.8XLARGE256", InstanceCount=100), "ResourceInsufficient.SpecifiedInstanceType"),
+    ("no stock for min count", dict(InstanceType="M7.8XLARGE256", InstanceCount=100, MinCount=50),
+     "ResourceInsufficient.InsufficientOfferingMinimum"),
 ]
 
 

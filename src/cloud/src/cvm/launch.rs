@@ -672,6 +672,11 @@ pub async fn run(cloud: &Cloud, req: &RunInstances) -> Result<Vec<String>> {
     match instances::launch(cloud, &launch).await {
         Ok(ids) => Ok(ids),
         Err(e) if req.dry_run && e.code == "DryRunOperation" => Ok(Vec::new()),
+        // With MinCount, running out of capacity means fewer than MinCount fit (seed 004).
+        Err(e) if req.min_count.is_some() && e.code == "OperationDenied.NoStock" => Err(Error {
+            code: "ResourceInsufficient.InsufficientOfferingMinimum".into(),
+            ..e
+        }),
         Err(e) => Err(translate(Service::Cvm, e)),
     }
 }
