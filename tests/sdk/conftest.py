@@ -3,7 +3,8 @@
 Every test that takes `ecs` or `vpc` runs twice: once signed ACS3-HMAC-SHA256 (the current SDK's
 default) and once HMAC-SHA1 (signature_algorithm='v2'). `legacy` is aliyun-python-sdk-core, the
 HMAC-SHA1 client the aliyun CLI and Terraform resemble. `raw` sends hand-signed requests for the
-negative cases no SDK will produce.
+negative cases no SDK will produce. `cvm` and `tcvpc` are the official Tencent Cloud clients
+(tencentcloud-sdk-python-cvm and -vpc, TC3-HMAC-SHA256) on the same server and key pair.
 
 The server runs once per backend: SQLite always, and PostgreSQL too when HEARTH_TEST_POSTGRES_URL
 names an empty database (scripts/test provides one).
@@ -24,6 +25,11 @@ from alibabacloud_tea_openapi.models import Config
 from alibabacloud_vpc20160428.client import Client as VpcClient
 from aliyunsdkcore.client import AcsClient
 from aliyunsdkcore.request import CommonRequest
+from tencentcloud.common import credential
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.cvm.v20170312 import cvm_client
+from tencentcloud.vpc.v20170312 import vpc_client
 
 from hearth_raw import RawClient
 
@@ -59,6 +65,7 @@ class Hearth:
         """`config`: the text of the server's hearth.toml (written to <data-dir>/hearth.toml, where
         `hearth serve` reads it); None leaves the data dir's file, or the defaults, as they are."""
         self.owns_data_dir = data_dir is None
+        self.database_url = database_url
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="hearth-sdk-"))
         if config is not None:
             (self.data_dir / "hearth.toml").write_text(config)
@@ -183,3 +190,22 @@ def raw(hearth):
 @pytest.fixture
 def region(hearth):
     return hearth.region
+
+
+def tencent_profile(hearth):
+    http = HttpProfile(protocol="http", endpoint=hearth.endpoint, reqTimeout=30)
+    return ClientProfile(httpProfile=http)
+
+
+@pytest.fixture
+def cvm(hearth):
+    """The official Tencent Cloud CVM client (TC3-HMAC-SHA256), region = the host's region."""
+    cred = credential.Credential(hearth.key_id, hearth.key_secret)
+    return cvm_client.CvmClient(cred, hearth.region, tencent_profile(hearth))
+
+
+@pytest.fixture
+def tcvpc(hearth):
+    """The official Tencent Cloud VPC client (TC3-HMAC-SHA256)."""
+    cred = credential.Credential(hearth.key_id, hearth.key_secret)
+    return vpc_client.VpcClient(cred, hearth.region, tencent_profile(hearth))

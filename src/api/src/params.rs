@@ -1,6 +1,7 @@
 //! Action parameters as ECS clients send them: flat `Key=Value` pairs from the query string and
 //! the form body, with lists and objects flattened as `Name.N` and `Name.N.Field`.
-//! Getters validate types and name the parameter in every error.
+//! Getters validate types and name the parameter in every error. Tencent Cloud API 3.0 JSON
+//! bodies are flattened into the same form ([`Params::from_json`]), so both dialects share them.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,48 @@ impl Params {
             map.entry(k).or_insert(v);
         }
         Params { map }
+    }
+
+    /// Flattens a JSON object body (Tencent Cloud API 3.0) into the ECS form: objects as
+    /// `Name.Field`, arrays as `Name.N` counted from 1 (as `list` and `objects` read them),
+    /// booleans as `true`/`false`; nulls are left out, as if not given.
+    pub fn from_json(body: &serde_json::Value) -> Result<Params> {
+        let serde_json::Value::Object(top) = body else {
+            return Err(Error::bad_request(
+                "InvalidParameter",
+                "The request body must be a JSON object of action parameters.",
+            ));
+        };
+        let mut map = BTreeMap::new();
+        for (k, v) in top {
+            flatten(k.clone(), v, &mut map);
+        }
+        Ok(Params { map })
+    }
+
+    /// Builds from Tencent Cloud API query pairs (a TC3-signed GET): lists there count from 0
+    /// (`Filters.0.Values.1`), so every numeric path segment is shifted to count from 1 like
+    /// the rest of `Params`.
+    pub fn from_zero_based_pairs<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Params {
+        Params::from_pairs(pairs.into_iter().map(|(k, v)| {
+            let key = k
+                .split('.')
+                .map(|seg| match seg.parse::<u32>() {
+                    Ok(n) if !seg.starts_with('+') => n.saturating_add(1).to_string(),
+                    _ => seg.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(".");
+            (key, v)
+        }))
+    }
+
+    /// The top-level parameter names given (`Placement` for `Placement.Zone`).
+    pub fn top_level_names(&self) -> std::collections::BTreeSet<&str> {
+        self.map
+            .keys()
+            .map(|k| k.split('.').next().unwrap_or(k))
+            .collect()
     }
 
     /// Every pair, empty values included (the signature covers them).
@@ -159,6 +202,32 @@ impl Params {
     }
 }
 
+fn flatten(name: String, v: &serde_json::Value, out: &mut BTreeMap<String, String>) {
+    use serde_json::Value;
+    match v {
+        Value::Null => {}
+        Value::Bool(b) => {
+            out.insert(name, b.to_string());
+        }
+        Value::Number(n) => {
+            out.insert(name, n.to_string());
+        }
+        Value::String(s) => {
+            out.insert(name, s.clone());
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                flatten(format!("{name}.{}", i + 1), item, out);
+            }
+        }
+        Value::Object(fields) => {
+            for (k, item) in fields {
+                flatten(format!("{name}.{k}"), item, out);
+            }
+        }
+    }
+}
+
 fn list_index(name: &str, text: &str) -> Result<u32> {
     match text.parse::<u32>() {
         Ok(n) if (1..=MAX_LIST_INDEX).contains(&n) => Ok(n),
@@ -245,6 +314,36 @@ mod tests {
         assert!(p(&[("DryRun", "yes")]).boolean("DryRun").is_err());
         assert_eq!(p(&[("A", "")]).opt("A"), None);
         assert_eq!(p(&[("A", "")]).raw("A"), Some(""));
+    }
+
+    #[test]
+    fn json_bodies_flatten() {
+        let body = serde_json::json!({
+            "Placement": {"Zone": "z1"},
+            "InstanceIds": ["i-1", "i-2"],
+            "DataDisks": [{"DiskSize": 50, "DiskType": "CLOUD_SSD"}],
+            "DryRun": true,
+            "HostName": null,
+        });
+        let ps = Params::from_json(&body).unwrap();
+        assert_eq!(ps.opt("Placement.Zone"), Some("z1"));
+        assert_eq!(ps.list("InstanceIds").unwrap(), vec!["i-1", "i-2"]);
+        assert_eq!(ps.objects("DataDisks").unwrap()[0].1["DiskSize"], "50");
+        assert_eq!(ps.boolean("DryRun").unwrap(), Some(true));
+        assert_eq!(ps.raw("HostName"), None);
+        assert_eq!(
+            ps.top_level_names().into_iter().collect::<Vec<_>>(),
+            ["DataDisks", "DryRun", "InstanceIds", "Placement"]
+        );
+        assert!(Params::from_json(&serde_json::json!([1])).is_err());
+        let q = Params::from_zero_based_pairs([
+            ("InstanceIds.0".to_string(), "i-1".to_string()),
+            ("Filters.0.Values.0".to_string(), "z".to_string()),
+            ("Limit".to_string(), "5".to_string()),
+        ]);
+        assert_eq!(q.list("InstanceIds").unwrap(), vec!["i-1"]);
+        assert_eq!(q.objects("Filters").unwrap()[0].1["Values.1"], "z");
+        assert_eq!(q.int("Limit").unwrap(), Some(5));
     }
 
     #[test]

@@ -40,6 +40,9 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if crate::cvm::is_tencent(&headers) {
+        return crate::cvm::handle(&state, method, uri, headers, body).await;
+    }
     let request_id = ids::new_request_id();
     let query: Vec<(String, String)> = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
         .into_owned()

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod cidr;
 pub mod client_token;
 pub mod config;
+pub mod cvm;
 pub mod disk_performance;
 mod error;
 pub mod fat;

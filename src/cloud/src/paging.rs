@@ -1,4 +1,5 @@
-//! ECS paging: PageNumber (from 1) and PageSize, with per-action maximum page sizes.
+//! Paging: ECS' PageNumber (from 1) and PageSize, with per-action maximum page sizes, and the
+//! Tencent Cloud API's Offset and Limit (a window that need not start on a page boundary).
 
 use crate::{Error, Result};
 
@@ -6,6 +7,8 @@ use crate::{Error, Result};
 pub struct Page {
     pub number: u32,
     pub size: u32,
+    /// Rows skipped before page 1 (Tencent's Offset); 0 for ECS pages.
+    skip: i64,
 }
 
 impl Page {
@@ -33,11 +36,43 @@ impl Page {
         Ok(Page {
             number: number as u32,
             size: size as u32,
+            skip: 0,
+        })
+    }
+
+    /// Tencent's Offset (≥ 0, default 0) and Limit (1 to `max`, default `default_limit`);
+    /// out of range is `InvalidParameterValue.Range`, naming the parameter.
+    pub fn window(
+        offset: Option<i64>,
+        limit: Option<i64>,
+        default_limit: u32,
+        max: u32,
+    ) -> Result<Page> {
+        let offset = offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(Error::bad_request(
+                "InvalidParameterValue.Range",
+                format!("The parameter \"Offset\" {offset} is not valid: it must be 0 or more."),
+            ));
+        }
+        let limit = limit.unwrap_or(default_limit as i64);
+        if limit < 1 || limit > max as i64 {
+            return Err(Error::bad_request(
+                "InvalidParameterValue.Range",
+                format!(
+                    "The parameter \"Limit\" {limit} is not valid: it must be between 1 and {max}."
+                ),
+            ));
+        }
+        Ok(Page {
+            number: 1,
+            size: limit as u32,
+            skip: offset,
         })
     }
 
     pub fn offset(&self) -> i64 {
-        (self.number as i64 - 1) * self.size as i64
+        (self.number as i64 - 1) * self.size as i64 + self.skip
     }
 
     pub fn limit(&self) -> i64 {
@@ -62,5 +97,18 @@ mod tests {
             Page::new(None, Some(51), 10, 50).unwrap_err().code,
             "InvalidPageSize.Malformed"
         );
+    }
+
+    #[test]
+    fn windows() {
+        let w = Page::window(Some(3), Some(2), 20, 100).unwrap();
+        assert_eq!((w.offset(), w.limit()), (3, 2));
+        assert_eq!(Page::window(None, None, 20, 100).unwrap().limit(), 20);
+        for (o, l) in [(Some(-1), None), (None, Some(0)), (None, Some(101))] {
+            assert_eq!(
+                Page::window(o, l, 20, 100).unwrap_err().code,
+                "InvalidParameterValue.Range"
+            );
+        }
     }
 }

@@ -104,6 +104,24 @@ pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Ve
     rows.iter().map(from_row).collect()
 }
 
+/// The disks of many instances in one query, by instance then attachment order.
+pub async fn of_instances(conn: &mut Conn, instance_ids: &[String]) -> crate::Result<Vec<Disk>> {
+    if instance_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=instance_ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM disks WHERE instance_id IN ({}) ORDER BY instance_id, order_index",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for id in instance_ids {
+        q = q.bind(id.as_str());
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Deletes a disk record and its tags.
 pub async fn delete(conn: &mut Conn, id: &str) -> crate::Result<()> {
     crate::tags::delete_all(conn, TAG_TYPE, id).await?;

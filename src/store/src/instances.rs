@@ -452,6 +452,11 @@ pub struct Filter {
     pub instance_charge_type: Option<String>,
     pub resource_group_id: Option<String>,
     pub tags: Vec<Tag>,
+    /// Pending intents to match, `""` for none (CVM tells STOPPING, REBOOTING and TERMINATING
+    /// apart by the intent behind hearth's one Stopping status).
+    pub intents: Option<Vec<String>>,
+    /// Spot strategies to match (CVM tells SPOTPAID from POSTPAID_BY_HOUR by them).
+    pub spot_strategies: Option<Vec<String>>,
 }
 
 fn where_of(f: &Filter) -> Where {
@@ -479,6 +484,12 @@ fn where_of(f: &Filter) -> Where {
     }
     if let Some(ips) = &f.private_ips {
         w.any_of("private_ip", ips);
+    }
+    if let Some(intents) = &f.intents {
+        w.any_of("COALESCE(intent, '')", intents);
+    }
+    if let Some(spot) = &f.spot_strategies {
+        w.any_of("spot_strategy", spot);
     }
     w.tags(TAG_TYPE, "id", &f.tags);
     w

@@ -30,6 +30,8 @@ pub struct VSwitch {
 pub struct VSwitchFilter {
     pub vpc_id: Option<String>,
     pub vswitch_id: Option<String>,
+    /// Any of these (CVM's DescribeSubnets takes a list); `Some(empty)` matches nothing.
+    pub vswitch_ids: Option<Vec<String>>,
     pub zone_id: Option<String>,
     pub vswitch_name: Option<String>,
     pub is_default: Option<bool>,
@@ -194,11 +196,15 @@ pub async fn list(
         w.eq("zone_id", v);
     }
     let by_place_only = filter.vswitch_id.is_none()
+        && filter.vswitch_ids.is_none()
         && filter.vswitch_name.is_none()
         && filter.is_default.is_none()
         && filter.tags.is_empty();
     if let Some(v) = &filter.vswitch_id {
         w.eq("vswitch_id", v);
+    }
+    if let Some(ids) = &filter.vswitch_ids {
+        w.any_of("vswitch_id", ids);
     }
     if let Some(v) = &filter.vswitch_name {
         w.eq("vswitch_name", v);

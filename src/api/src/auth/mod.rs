@@ -56,6 +56,11 @@ impl Authenticator {
         }
     }
 
+    /// The access keys (the Tencent dialect signs with the same key pair).
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
     pub fn verify(&self, req: &Request, now: DateTime<Utc>) -> Result<Caller> {
         match req
             .headers

@@ -186,6 +186,7 @@ async fn describe_vswitches(cloud: &Cloud, p: &Params) -> Result<Value> {
             vswitch_name: owned(p.opt("VSwitchName")),
             is_default: p.boolean("IsDefault")?,
             tags: p.tags()?,
+            ..Default::default()
         },
         page: page(p)?,
         dry_run: dry_run(p)?,

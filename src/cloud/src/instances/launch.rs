@@ -85,8 +85,15 @@ pub struct Launch {
     pub security_group_id: Option<String>,
     pub security_group_ids: Vec<String>,
     pub vswitch_id: Option<String>,
-    pub private_ip: Option<String>,
+    /// Private addresses, one per instance in order (ECS: PrivateIpAddress, for one instance;
+    /// CVM: VirtualPrivateCloud.PrivateIpAddresses); empty to take free ones.
+    pub private_ips: Vec<String>,
     pub instance_name: Option<String>,
+    /// Names already made one per instance by the caller's dialect (CVM's `{R:x}` patterns),
+    /// used instead of expanding `instance_name`; still checked by the shared name rule.
+    pub instance_names: Vec<String>,
+    /// The API the launch came through, for the few rules that differ.
+    pub dialect: super::Dialect,
     pub host_name: Option<String>,
     pub host_names: Vec<String>,
     pub unique_suffix: bool,
@@ -153,7 +160,14 @@ struct BillingPlan {
     resource_group_id: String,
 }
 
-fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> {
+/// The billing rules; `dialect` picks the prepaid periods (ECS 1, 2, 3, 6, 12 months; CVM also
+/// 4–11, 24 and 36) and whether deletion protection excludes prepaid and spot (ECS only).
+fn check_billing(
+    b: &Billing,
+    deletion_protection: bool,
+    dialect: super::Dialect,
+) -> Result<BillingPlan> {
+    let ecs = dialect == super::Dialect::Ecs;
     let charge = one_of(
         "InstanceChargeType",
         b.instance_charge_type.as_deref(),
@@ -190,7 +204,7 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
     let months = [1, 2, 3, 6, 12];
     let period = match (charge.as_str(), b.period) {
         ("PrePaid", None) => return Err(Error::bad_request("MissingParamter", "The specified parameter \"Period\" is not null: PrePaid instances need a Period (1, 2, 3, 6 or 12 months).")),
-        ("PrePaid", Some(p)) if !months.contains(&p) => return Err(Error::bad_request("InvalidPeriod", format!("The specified period {p} is not valid: use 1, 2, 3, 6 or 12 (months)."))),
+        ("PrePaid", Some(p)) if ecs && !months.contains(&p) => return Err(Error::bad_request("InvalidPeriod", format!("The specified period {p} is not valid: use 1, 2, 3, 6 or 12 (months)."))),
         (_, Some(p)) => p,
         (_, None) => 0,
     };
@@ -243,7 +257,7 @@ fn check_billing(b: &Billing, deletion_protection: bool) -> Result<BillingPlan> 
         400,
         "Terminate",
     )?;
-    if deletion_protection && (charge == "PrePaid" || spot != "NoSpot") {
+    if ecs && deletion_protection && (charge == "PrePaid" || spot != "NoSpot") {
         return Err(Error::forbidden("InvalidChargeType.ValueNotSupported", "Deletion protection is only valid for postPaid instance, not for prePaid or spot instance."));
     }
     let io = one_of(
@@ -548,10 +562,11 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     rules::local_ssd(system_cat.name, &local)?;
     // Amount and names.
     let amount = if req.run { req.amount.unwrap_or(1) } else { 1 };
-    if !(1..=100).contains(&amount) {
+    let max_amount = req.dialect.max_amount();
+    if !(1..=max_amount).contains(&amount) {
         return Err(Error::invalid_parameter(
             "Amount",
-            format!("{amount} is outside 1 to 100"),
+            format!("{amount} is outside 1 to {max_amount}"),
         ));
     }
     // MinAmount is a RunInstances parameter; CreateInstance makes exactly one.
@@ -568,6 +583,18 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     }
     let n = amount as usize;
     let names = match &req.instance_name {
+        _ if !req.instance_names.is_empty() => {
+            if req.instance_names.len() != n {
+                return Err(Error::internal(format!(
+                    "{} instance names for {n} instances",
+                    req.instance_names.len()
+                )));
+            }
+            for one in &req.instance_names {
+                names::check_name("InstanceName", one, "InvalidInstanceName.Malformed")?;
+            }
+            req.instance_names.clone()
+        }
         Some(name) => {
             let list = rules::name_sequence("InstanceName", name, n, req.unique_suffix)?;
             for one in &list {
@@ -612,7 +639,10 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     }
     let password_hash = match &req.password {
         Some(p) => {
-            password::check(p, windows)?;
+            match req.dialect {
+                super::Dialect::Ecs => password::check(p, windows)?,
+                super::Dialect::Cvm => crate::cvm::login::check_password(p, windows)?,
+            }
             password::hash(p)
         }
         None => String::new(),
@@ -631,7 +661,7 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         Some(t) => rules::auto_release_time(t, chrono::Utc::now())?,
         None => String::new(),
     };
-    let billing = check_billing(&req.billing, req.deletion_protection)?;
+    let billing = check_billing(&req.billing, req.deletion_protection, req.dialect)?;
     let metadata = check_metadata(&req.metadata, None)?;
     if let Some(t) = &req.client_token {
         client_token::check(&t.token)?;
@@ -658,10 +688,13 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         }
         (None, true) => return Err(Error::missing_parameter("SecurityGroupId")),
     };
-    if req.private_ip.is_some() && amount > 1 {
+    if !req.private_ips.is_empty() && req.private_ips.len() as i64 != amount {
         return Err(Error::invalid_parameter(
             "PrivateIpAddress",
-            "one address cannot be given to more than one instance: use Amount=1",
+            format!(
+                "give one address per instance ({amount}), not {}",
+                req.private_ips.len()
+            ),
         ));
     }
     let system = DiskPlan {
@@ -728,7 +761,14 @@ async fn check_network(conn: &mut Conn, req: &Launch, plan: &mut Plan) -> Result
         }
     }
     let block = Cidr::parse(&vswitch.cidr_block).map_err(Error::internal)?;
-    if let Some(ip) = &req.private_ip {
+    let mut seen = std::collections::HashSet::new();
+    for ip in &req.private_ips {
+        if !seen.insert(ip) {
+            return Err(Error::bad_request(
+                "InvalidPrivateIpAddress.Duplicated",
+                format!("Specified private IP address {ip} is duplicated: it is given twice."),
+            ));
+        }
         let addr: Ipv4Addr = ip.parse().map_err(|_| {
             Error::bad_request(
                 "InvalidPrivateIpAddress.Malformed",
@@ -829,9 +869,13 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
             )));
         }
     }
-    let addresses: Vec<Ipv4Addr> = match &req.private_ip {
-        Some(ip) => vec![ip.parse().map_err(Error::internal)?],
-        None => free_addresses(&net.block, &taken, count as usize),
+    let addresses: Vec<Ipv4Addr> = if req.private_ips.is_empty() {
+        free_addresses(&net.block, &taken, count as usize)
+    } else {
+        req.private_ips
+            .iter()
+            .map(|ip| ip.parse().map_err(Error::internal))
+            .collect::<Result<_>>()?
     };
     if (addresses.len() as i64) < count {
         if (addresses.len() as i64) < plan.min_amount {
@@ -1052,6 +1096,7 @@ async fn create_all(
 
 #[cfg(test)]
 mod tests {
+    use super::super::Dialect;
     use super::*;
 
     #[test]
@@ -1067,12 +1112,12 @@ mod tests {
 
     #[test]
     fn billing_rules() {
-        let ok = check_billing(&Billing::default(), true).unwrap();
+        let ok = check_billing(&Billing::default(), true, Dialect::Ecs).unwrap();
         assert_eq!(
             (ok.instance_charge_type.as_str(), ok.bandwidth_in),
             ("PostPaid", 10)
         );
-        let code = |b: Billing, p: bool| check_billing(&b, p).unwrap_err().code;
+        let code = |b: Billing, p: bool| check_billing(&b, p, Dialect::Ecs).unwrap_err().code;
         assert_eq!(
             code(
                 Billing {
@@ -1144,6 +1189,20 @@ mod tests {
                 false
             ),
             "InvalidSpotStrategy"
+        );
+        // CVM: its own prepaid periods (checked by the CVM rules), deletion protection for any
+        // charge type.
+        let prepaid = |period| Billing {
+            instance_charge_type: Some("PrePaid".into()),
+            period: Some(period),
+            ..Default::default()
+        };
+        assert!(check_billing(&prepaid(36), true, Dialect::Cvm).is_ok());
+        assert_eq!(
+            check_billing(&prepaid(36), false, Dialect::Ecs)
+                .unwrap_err()
+                .code,
+            "InvalidPeriod"
         );
     }
 }

@@ -42,6 +42,25 @@ pub const STATUSES: &[&str] = &[
     STATUS_STOPPED,
 ];
 
+/// The API a request came through: ECS, or Tencent Cloud CVM (see [`crate::cvm`]). Only the
+/// rules that differ look at it; everything else is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    #[default]
+    Ecs,
+    Cvm,
+}
+
+impl Dialect {
+    /// Instances one RunInstances may create: ECS Amount 1–100, CVM InstanceCount 1–500.
+    pub fn max_amount(self) -> i64 {
+        match self {
+            Dialect::Ecs => 100,
+            Dialect::Cvm => crate::cvm::naming::MAX_INSTANCE_COUNT,
+        }
+    }
+}
+
 /// Which launch action a request is, for ClientToken records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {

@@ -105,6 +105,30 @@ pub async fn describe(
     })
 }
 
+/// When a PrePaid instance's paid period ends (creation time + Period months), as
+/// `2026-11-22T12:00:00Z`; `None` for pay-as-you-go instances.
+pub fn expires_at(i: &Instance) -> Option<String> {
+    use chrono::{Months, NaiveDateTime};
+    if i.instance_charge_type != "PrePaid" {
+        return None;
+    }
+    let t = NaiveDateTime::parse_from_str(&i.creation_time, "%Y-%m-%dT%H:%M:%SZ").ok()?;
+    let end = t.checked_add_months(Months::new(i.period.max(0) as u32))?;
+    Some(end.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// The disks of a page of instances, by instance, in attachment order (one query).
+pub async fn disks_of(cloud: &Cloud, ids: &[String]) -> Result<HashMap<String, Vec<Disk>>> {
+    let mut conn = cloud.store.pool().acquire().await?;
+    let mut out: HashMap<String, Vec<Disk>> = HashMap::new();
+    for d in disk_store::of_instances(&mut conn, ids).await? {
+        if let Some(i) = d.instance_id.clone() {
+            out.entry(i).or_default().push(d);
+        }
+    }
+    Ok(out)
+}
+
 async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
     match store::get(conn, id).await? {
         Some(i) if i.region_id == region_id => Ok(i),
@@ -376,4 +400,22 @@ pub fn os_names(cloud: &Cloud) -> HashMap<String, (String, String)> {
         .into_iter()
         .map(|i| (i.id, (i.os_name, i.os_type)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepaid_expiry() {
+        let mut i = Instance {
+            instance_charge_type: "PrePaid".into(),
+            period: 3,
+            creation_time: "2026-11-30T12:00:00Z".into(),
+            ..Default::default()
+        };
+        assert_eq!(expires_at(&i).as_deref(), Some("2027-02-28T12:00:00Z"));
+        i.instance_charge_type = "PostPaid".into();
+        assert_eq!(expires_at(&i), None);
+    }
 }

@@ -256,7 +256,11 @@ pub fn decode(p: &Params, run: bool) -> Result<Launch> {
         security_group_id: owned(p.opt("SecurityGroupId")),
         security_group_ids: p.list("SecurityGroupIds")?,
         vswitch_id: owned(p.opt("VSwitchId")),
-        private_ip: owned(p.opt("PrivateIpAddress")),
+        private_ips: p
+            .opt("PrivateIpAddress")
+            .map(String::from)
+            .into_iter()
+            .collect(),
         instance_name: owned(p.opt("InstanceName")),
         host_name: owned(p.opt("HostName")),
         host_names: p.list("HostNames")?,
@@ -278,6 +282,7 @@ pub fn decode(p: &Params, run: bool) -> Result<Launch> {
         absent,
         client_token: p.idempotency(),
         dry_run: p.boolean("DryRun")?.unwrap_or(false),
+        ..Default::default()
     })
 }
 

@@ -193,15 +193,9 @@ fn tags_json(tags: &[Tag]) -> Value {
 
 /// ECS reports pay-as-you-go instances as expiring at the end of 2099.
 fn expired_time(i: &Instance) -> String {
-    use chrono::{Months, NaiveDateTime};
-    if i.instance_charge_type == "PrePaid" {
-        if let Ok(t) = NaiveDateTime::parse_from_str(&i.creation_time, "%Y-%m-%dT%H:%M:%SZ") {
-            if let Some(end) = t.checked_add_months(Months::new(i.period.max(0) as u32)) {
-                return end.format("%Y-%m-%dT%H:%MZ").to_string();
-            }
-        }
-    }
-    "2099-12-31T15:59Z".into()
+    view::expires_at(i)
+        .map(|t| minutes(&t))
+        .unwrap_or_else(|| "2099-12-31T15:59Z".into())
 }
 
 /// `2026-11-22T12:00:00Z` → `2026-11-22T12:00Z`, the minute precision DescribeInstances uses.
@@ -366,6 +360,7 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
             .map(String::from),
         resource_group_id: p.opt("ResourceGroupId").map(String::from),
         tags: p.tags()?,
+        ..Default::default()
     };
     let token_mode = p.opt("NextToken").is_some() || p.opt("MaxResults").is_some();
     let paging = if token_mode {

@@ -1,0 +1,117 @@
+//! CVM StartInstances, StopInstances, RebootInstances and TerminateInstances over the shared
+//! lifecycle. CVM names a refusal by the state that caused it
+//! (`UnsupportedOperation.InstanceStateRunning`, …), so a wrong-state refusal is answered with
+//! the state of the first instance that is in the way. TerminateInstances needs no Force:
+//! CVM terminates running instances.
+
+use super::errors::{translate, Service};
+use super::states;
+use crate::instances::view::{self, Filter, Paging};
+use crate::instances::{self, Change};
+use crate::paging::Page;
+use crate::{Cloud, Error, Result};
+
+/// At most this many InstanceIds per call (CVM's limit).
+pub const MAX_IDS: usize = 100;
+
+/// The CVM states an action accepts.
+fn accepted(change: Change) -> &'static [&'static str] {
+    match change {
+        Change::Start => &["STOPPED"],
+        Change::Stop { .. } => &["RUNNING", "STARTING"],
+        Change::Reboot { .. } => &["RUNNING"],
+    }
+}
+
+/// The refusal naming the state of the first instance an action cannot act on.
+async fn refusal(cloud: &Cloud, region: &str, ids: &[String], change: Change, e: Error) -> Error {
+    let filter = Filter {
+        region_id: region.to_string(),
+        ids: Some(ids.to_vec()),
+        ..Default::default()
+    };
+    let Ok(page) = Page::window(None, Some(MAX_IDS as i64), 1, MAX_IDS as u32) else {
+        return translate(Service::Cvm, e);
+    };
+    let Ok(listing) = view::describe(cloud, &filter, Paging::Numbered(page), false).await else {
+        return translate(Service::Cvm, e);
+    };
+    let refused = ids.iter().find_map(|id| {
+        let l = listing.instances.iter().find(|l| &l.instance.id == id)?;
+        let state = states::of(&l.instance.status, l.instance.intent.as_deref());
+        (!accepted(change).contains(&state)).then(|| (id.clone(), state))
+    });
+    match refused {
+        Some((id, state)) => Error::new(
+            e.status,
+            states::refused_code(state),
+            format!(
+                "The instance {id} is {state}, and this action needs it {}.",
+                accepted(change).join(" or ")
+            ),
+        ),
+        None => translate(Service::Cvm, e),
+    }
+}
+
+fn check_ids(ids: &[String]) -> Result<()> {
+    if ids.is_empty() {
+        return Err(Error::missing_parameter("InstanceIds"));
+    }
+    if ids.len() > MAX_IDS {
+        return Err(Error::bad_request(
+            "InvalidParameterValue.LimitExceeded",
+            format!(
+                "The parameter \"InstanceIds\" has {} IDs: at most {MAX_IDS}.",
+                ids.len()
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = ids.iter().find(|i| !seen.insert(*i)) {
+        return Err(Error::bad_request(
+            "InvalidParameterValue.Duplicate",
+            format!("The instance {dup} is given twice in InstanceIds."),
+        ));
+    }
+    Ok(())
+}
+
+/// Start, stop or reboot, all or nothing. `stopped_mode` is CVM's StoppedMode.
+pub async fn change(
+    cloud: &Cloud,
+    region: &str,
+    ids: &[String],
+    change: Change,
+    stopped_mode: Option<&str>,
+) -> Result<()> {
+    check_ids(ids)?;
+    let mode = match stopped_mode {
+        None => None,
+        Some("KEEP_CHARGING") => Some("KeepCharging"),
+        Some("STOP_CHARGING") => Some("StopCharging"),
+        Some(other) => {
+            return Err(Error::bad_request(
+                "InvalidParameterValue",
+                format!(
+                "The parameter \"StoppedMode\" {other:?} is not KEEP_CHARGING or STOP_CHARGING."
+            ),
+            ))
+        }
+    };
+    match instances::change(cloud, region, ids, change, mode, false).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == "IncorrectInstanceStatus" => {
+            Err(refusal(cloud, region, ids, change, e).await)
+        }
+        Err(e) => Err(translate(Service::Cvm, e)),
+    }
+}
+
+/// TerminateInstances: stopped instances go at once, others once their VMM has ended.
+pub async fn terminate(cloud: &Cloud, region: &str, ids: &[String]) -> Result<()> {
+    check_ids(ids)?;
+    instances::delete(cloud, region, ids, true, false)
+        .await
+        .map_err(|e| translate(Service::Cvm, e))
+}
