@@ -1,6 +1,7 @@
 //! hearth's own VMM booting real Linux: inside the nested test host (real KVM
 //! with SVM), `hearth vmm` boots hearth's kernel with the tiny image as root
-//! disk, 2 vCPUs, 512 MiB, a data disk, a seed volume and a NIC on a TAP. The
+//! disk, 2 vCPUs, 512 MiB, a data disk, a seed volume and a NIC on a TAP (and
+//! once more from the same kernel as a bzImage). The
 //! guest's user-data reports what it sees; tests/guest/vmm-e2e.sh drives the
 //! VMM and prints what the host side saw.
 
@@ -45,13 +46,19 @@ fn linux_boots_on_hearth_vmm_with_disks_network_and_lifecycle() {
         NETWORK_CONFIG,
         USER_DATA,
     );
+    // scripts/build-kernel puts the same kernel as a bzImage next to the vmlinux.
+    let bzimage = common::artifacts::kernel().with_file_name("bzImage");
+    assert!(bzimage.exists(), "{} is missing", bzimage.display());
     let options = Options {
         hearth: true,
-        files: vec![(seed, "/hearth/files/seed.img".into())],
+        files: vec![
+            (seed, "/hearth/files/seed.img".into()),
+            (bzimage, "/hearth/files/bzImage".into()),
+        ],
         ..Options::default()
     };
     let driver = fs::read_to_string(repo_root().join("tests/guest/vmm-e2e.sh")).unwrap();
-    let script = format!("set -- /hearth/files/seed.img\n{driver}");
+    let script = format!("set -- /hearth/files/seed.img /hearth/files/bzImage\n{driver}");
     let started = Instant::now();
     let out = run_once(&options, &script, Duration::from_secs(900)).expect("scripts/testhost");
     eprintln!(
@@ -123,7 +130,15 @@ fn linux_boots_on_hearth_vmm_with_disks_network_and_lifecycle() {
     assert!(host("paused").contains("\"state\":\"paused\""), "{log}");
     assert!(host("resume").contains("\"ok\":true"), "{log}");
     assert_eq!(number("boot2_exit"), 0, "graceful shutdown exits 0:\n{log}");
-    // Third boot: the guest's own poweroff.
+    // Third boot, from the bzImage: Linux ran to init, and the guest's own poweroff.
+    let boot3 = log
+        .split("----- boot3 console -----")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        boot3.contains("Linux version"),
+        "the bzImage booted Linux:\n{log}"
+    );
     assert_eq!(number("boot3_exit"), 0, "poweroff exits 0:\n{log}");
     assert!(log.contains("guest powered off"), "{log}");
 }

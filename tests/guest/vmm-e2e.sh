@@ -6,10 +6,11 @@
 #      TAP, writes to the data disk and reboots; `vmm-ctl wait` reports it.
 #   2. second boot: `vmm-ctl status`, pause/resume, then `vmm-ctl shutdown`
 #      (Ctrl-Alt-Del) ends it as a shutdown.
-#   3. third boot: init=/bin/sh runs `poweroff -f`: the VMM ends with exit 0.
-# Usage: vmm-e2e.sh SEED_IMG
+#   3. third boot, from the same kernel as a bzImage (the Linux boot protocol
+#      instead of PVH): init=/bin/sh runs `poweroff -f`: the VMM ends with exit 0.
+# Usage: vmm-e2e.sh SEED_IMG BZIMAGE
 set -u
-seed="$1" work=/tmp/e2e
+seed="$1" bzimage="$2" work=/tmp/e2e
 mkdir -p "$work"
 cp "$HEARTH_TEST_IMAGES/tiny-x64.raw" "$work/root.raw"
 truncate -s 192M "$work/root.raw"
@@ -18,9 +19,9 @@ truncate -s 80M "$work/data.raw"
 /usr/sbin/ip addr add 192.168.77.1/24 dev tap0
 /usr/sbin/ip link set tap0 up
 
-config() { # config CMDLINE_EXTRA
+config() { # config CMDLINE_EXTRA [KERNEL]
     cat >"$work/vm.json" <<JSON
-{"vcpus": 2, "memory_mib": 512, "kernel": "$HEARTH_TEST_KERNEL",
+{"vcpus": 2, "memory_mib": 512, "kernel": "${2:-$HEARTH_TEST_KERNEL}",
  "cmdline": "console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda rw $1",
  "disks": [{"path": "$work/root.raw", "id": "root"},
            {"path": "$work/data.raw", "id": "data-disk-1"},
@@ -39,6 +40,9 @@ wait_console() { # wait_console TEXT SECS
     i=0; while ! grep -q "$1" "$work/console.log" && [ $i -lt "$2" ]; do sleep 1; i=$((i + 1)); done
 }
 finish() { # finish NAME
+    # A guest that never ends is stopped, so its console still gets shown.
+    i=0; while kill -0 "$vmm" 2>/dev/null && [ $i -lt 300 ]; do sleep 1; i=$((i + 1)); done
+    kill -0 "$vmm" 2>/dev/null && { echo "E2E-HOST $1_hung=yes"; hearth vmm-ctl --socket "$work/ctl.sock" stop; }
     wait "$vmm"; echo "E2E-HOST $1_exit=$?"
     echo "----- $1 console -----"; tr -d '\r' <"$work/console.log"; echo "----- end -----"
     cat "$work/vmm.err"
@@ -62,8 +66,8 @@ echo "E2E-HOST resume=$(hearth vmm-ctl --socket "$work/ctl.sock" resume)"
 echo "E2E-HOST shutdown=$(hearth vmm-ctl --socket "$work/ctl.sock" shutdown)"
 finish boot2
 
-# 3. poweroff without ACPI ends the VM as a shutdown.
-config "init=/bin/sh -- -c \\\"poweroff -f\\\""
+# 3. The bzImage boots to init; poweroff without ACPI ends the VM as a shutdown.
+config "init=/bin/sh -- -c \\\"poweroff -f\\\"" "$bzimage"
 start_vmm
 finish boot3
 /usr/sbin/ip link del tap0
