@@ -134,3 +134,58 @@ async fn store_vpc(c: &Cloud, id: &str) -> String {
     let mut conn = c.store.pool().acquire().await.unwrap();
     store::get(&mut conn, id).await.unwrap().unwrap().vpc_id
 }
+
+/// ModifyInstanceMetadataOptions reaches the host (whose sync rebuilds the metadata service's
+/// table) inside its transaction: a refused sync keeps the old options, an accepted one is in
+/// force when the call returns.
+#[tokio::test]
+async fn metadata_options_go_through_the_host() {
+    let dir = std::env::temp_dir().join(crate::ids::new_id("hearth-mdopts"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let host = Arc::new(FlakyHost::default());
+    let c = cloud_with(&dir, config::Config::default(), host.clone()).await;
+    let (vsw, sg) = network(&c).await;
+    let region = c.config.region.id.clone();
+    let req = Launch {
+        run: false,
+        region_id: region.clone(),
+        image_id: Some("img".into()),
+        instance_type: Some("ecs.t6.small".into()),
+        security_group_id: Some(sg),
+        vswitch_id: Some(vsw),
+        ..Default::default()
+    };
+    let id = launch(&c, &req).await.unwrap().remove(0);
+    let tokens = |c: &Cloud| {
+        let c = c.clone();
+        let id = id.clone();
+        async move {
+            let mut conn = c.store.pool().acquire().await.unwrap();
+            store::get(&mut conn, &id)
+                .await
+                .unwrap()
+                .unwrap()
+                .http_tokens
+        }
+    };
+    let required = MetadataOptions {
+        http_tokens: Some("required".into()),
+        ..Default::default()
+    };
+    host.refuse.store(true, Ordering::SeqCst);
+    let e = view::modify_metadata(&c, &region, &id, &required)
+        .await
+        .unwrap_err();
+    assert_eq!(e.status, 500);
+    assert_eq!(
+        tokens(&c).await,
+        "optional",
+        "a refused sync changes nothing"
+    );
+    host.refuse.store(false, Ordering::SeqCst);
+    view::modify_metadata(&c, &region, &id, &required)
+        .await
+        .unwrap();
+    assert_eq!(tokens(&c).await, "required");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -313,13 +313,10 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
     if reseed {
         write_seed(cloud, &mut tx, &i).await?;
     }
-    if m.security_group_ids.is_empty() {
-        tx.commit().await?;
-    } else {
-        // New groups reach the instance's firewall before the call returns, as with
-        // JoinSecurityGroup / LeaveSecurityGroup; a refused apply keeps the old groups.
-        crate::host::commit_with_network(cloud, tx).await?;
-    }
+    // New groups reach the instance's firewall, and a new hostname or user data the metadata
+    // service, before the call returns (as with JoinSecurityGroup / LeaveSecurityGroup); a
+    // refused apply keeps the old attributes.
+    crate::host::commit_with_network(cloud, tx).await?;
     Ok(())
 }
 
@@ -383,7 +380,10 @@ pub async fn modify_metadata(
     i.http_put_hop_limit = h;
     i.metadata_tags = g;
     store::update_attributes(&mut tx, &i).await?;
-    tx.commit().await?;
+    // The metadata service takes its per-instance settings from the host sync: committing
+    // without it would leave a running instance's HttpTokens=required or HttpEndpoint=disabled
+    // unenforced until some unrelated network change.
+    crate::host::commit_with_network(cloud, tx).await?;
     Ok(())
 }
 
