@@ -37,6 +37,19 @@ impl Host for FlakyHost {
     fn instances_changed(&self) {}
 }
 
+/// CreateInstance-style (not started): the smallest type on the test image in `vsw` and `sg`.
+fn stopped_instance(region: &str, vsw: &str, sg: &str) -> Launch {
+    Launch {
+        run: false,
+        region_id: region.to_string(),
+        image_id: Some("img".into()),
+        instance_type: Some("ecs.t6.small".into()),
+        security_group_id: Some(sg.to_string()),
+        vswitch_id: Some(vsw.to_string()),
+        ..Default::default()
+    }
+}
+
 async fn public_ip_of(c: &Cloud, id: &str) -> Option<String> {
     let mut conn = c.store.pool().acquire().await.unwrap();
     public_ips::of_instance(&mut conn, id).await.unwrap()
@@ -57,15 +70,7 @@ async fn refused_applies_change_nothing_and_delete_releases_the_address() {
     let c = cloud_with(&dir, cfg, host.clone()).await;
     let (vsw, sg) = network(&c).await;
     let region = c.config.region.id.clone();
-    let req = Launch {
-        run: false,
-        region_id: region.clone(),
-        image_id: Some("img".into()),
-        instance_type: Some("ecs.t6.small".into()),
-        security_group_id: Some(sg.clone()),
-        vswitch_id: Some(vsw),
-        ..Default::default()
-    };
+    let req = stopped_instance(&region, &vsw, &sg);
     let id = launch(&c, &req).await.unwrap().remove(0);
 
     // The host refuses: no address is recorded.
@@ -146,15 +151,7 @@ async fn metadata_options_go_through_the_host() {
     let c = cloud_with(&dir, config::Config::default(), host.clone()).await;
     let (vsw, sg) = network(&c).await;
     let region = c.config.region.id.clone();
-    let req = Launch {
-        run: false,
-        region_id: region.clone(),
-        image_id: Some("img".into()),
-        instance_type: Some("ecs.t6.small".into()),
-        security_group_id: Some(sg),
-        vswitch_id: Some(vsw),
-        ..Default::default()
-    };
+    let req = stopped_instance(&region, &vsw, &sg);
     let id = launch(&c, &req).await.unwrap().remove(0);
     let tokens = |c: &Cloud| {
         let c = c.clone();
