@@ -360,7 +360,7 @@ impl Supervisor {
                 self.remove_tap(id).await;
                 let intent = self.intent_of(id).await;
                 if let Err(e) =
-                    instances::settle(&self.cloud, id, STATUS_STOPPED, intent.as_deref()).await
+                    instances::settle_launch_failed(&self.cloud, id, intent.as_deref()).await
                 {
                     tracing::error!(instance = %id, error = %e.message, "cannot record Stopped");
                 }

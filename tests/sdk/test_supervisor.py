@@ -6,6 +6,7 @@ and files. The guest is a small payload (it prints a line and halts) because a s
 cannot boot on every KVM (see docs on PVM); Linux guests run in the nested end-to-end tests."""
 
 import base64
+import json
 import os
 import shutil
 import struct
@@ -129,6 +130,96 @@ def test_instances_run_stop_start_delete_and_survive_a_server_crash():
         call("DeleteInstance", "2014-05-26", InstanceId=iid, Force="true")
         wait_status(h, iid, "gone")
         assert vmm_pids(config) == [], "no VMM left behind"
+        assert not (data / "instances" / iid).exists(), "the instance's files are removed"
+    finally:
+        for pid in vmm_pids(data):
+            os.kill(pid, 9)
+        h.stop()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.mark.skipif(not os.access("/dev/kvm", os.R_OK | os.W_OK) or os.geteuid() != 0,
+                    reason="needs root and /dev/kvm")
+def test_a_launch_that_fails_is_launch_failed_through_cvm():
+    """The kernel is not a kernel, so the VMM cannot start: CVM reports LAUNCH_FAILED (ECS: Stopped,
+    the reason in the console output), its filter finds it and STOPPED's does not,
+    StartInstances is refused with CVM's code, TerminateInstances removes it. The same instance
+    after a launch that worked would be STOPPED."""
+    from tencentcloud.common import credential
+    from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+    from tencentcloud.cvm.v20170312 import cvm_client, errorcodes
+    from tencentcloud.cvm.v20170312 import models as m
+
+    from conftest import tencent_profile
+
+    def request(model, **params):
+        req = model()
+        req.from_json_string(json.dumps(params))
+        return req
+
+    data = Path(tempfile.mkdtemp(prefix="hearth-supervisor-"))
+    (data / "vmlinux").write_bytes(b"not a kernel\n" * 100)
+    install_image(data)
+    h = Hearth(data_dir=data, extra_env={"HEARTH_INSTANCES": "run"})
+    try:
+        call = h.call_legacy
+        cvm = cvm_client.CvmClient(credential.Credential(h.key_id, h.key_secret), h.region, tencent_profile(h))
+        zone = call("DescribeZones", "2014-05-26", RegionId=h.region)["Zones"]["Zone"][0]["ZoneId"]
+        vpc = call("CreateVpc", "2016-04-28", RegionId=h.region, CidrBlock="10.9.0.0/16")["VpcId"]
+        vsw = call("CreateVSwitch", "2016-04-28", RegionId=h.region, ZoneId=zone, VpcId=vpc,
+                   CidrBlock="10.9.1.0/24")["VSwitchId"]
+        sg = call("CreateSecurityGroup", "2014-05-26", RegionId=h.region, VpcId=vpc)["SecurityGroupId"]
+        iid = cvm.RunInstances(request(
+            m.RunInstancesRequest, Placement={"Zone": zone}, ImageId=IMAGE_ID, InstanceType="T6.SMALL1",
+            VirtualPrivateCloud={"VpcId": vpc, "SubnetId": vsw}, SecurityGroupIds=[sg],
+        )).InstanceIdSet[0]
+
+        def state():
+            s = cvm.DescribeInstancesStatus(request(m.DescribeInstancesStatusRequest, InstanceIds=[iid]))
+            return s.InstanceStatusSet[0].InstanceState
+
+        deadline = time.time() + 30
+        while state() in ("PENDING", "STARTING") and time.time() < deadline:
+            time.sleep(0.2)
+        assert state() == "LAUNCH_FAILED"
+        described = cvm.DescribeInstances(request(m.DescribeInstancesRequest, InstanceIds=[iid])).InstanceSet
+        assert described[0].InstanceState == "LAUNCH_FAILED"
+        wait_status(h, iid, "Stopped")  # ECS has no such state
+        assert b"the instance could not start" in console(h, iid), "the reason is in the console output"
+        assert vmm_pids(data) == [], "no VMM left behind"
+
+        def having(state):
+            f = [{"Name": "instance-state", "Values": [state]}, {"Name": "vpc-id", "Values": [vpc]}]
+            got = cvm.DescribeInstances(request(m.DescribeInstancesRequest, Filters=f)).InstanceSet
+            return [i.InstanceId for i in got]
+
+        assert having("LAUNCH_FAILED") == [iid]
+        assert having("STOPPED") == []
+
+        with pytest.raises(TencentCloudSDKException) as refused:
+            cvm.StartInstances(request(m.StartInstancesRequest, InstanceIds=[iid]))
+        assert refused.value.get_code() == errorcodes.UNSUPPORTEDOPERATION_INSTANCESTATELAUNCHFAILED
+        assert iid in refused.value.get_message()
+        assert state() == "LAUNCH_FAILED", "nothing was started"
+
+        # An instance that once ran and then cannot start again is only STOPPED: the same
+        # instance, launched with a real guest, stopped, and started with the kernel broken again.
+        (data / "vmlinux").write_bytes(payload())
+        call("StartInstance", "2014-05-26", InstanceId=iid)
+        wait_status(h, iid, "Running")
+        assert state() == "RUNNING"
+        call("StopInstance", "2014-05-26", InstanceId=iid, ForceStop="true")
+        wait_status(h, iid, "Stopped")
+        (data / "vmlinux").write_bytes(b"not a kernel\n")
+        call("StartInstance", "2014-05-26", InstanceId=iid)
+        deadline = time.time() + 30
+        while console(h, iid).count(b"the instance could not start") < 2 and time.time() < deadline:
+            time.sleep(0.2)
+        wait_status(h, iid, "Stopped")
+        assert state() == "STOPPED"
+
+        cvm.TerminateInstances(request(m.TerminateInstancesRequest, InstanceIds=[iid]))
+        wait_status(h, iid, "gone")
         assert not (data / "instances" / iid).exists(), "the instance's files are removed"
     finally:
         for pid in vmm_pids(data):

@@ -58,9 +58,11 @@ pub struct Instance {
     pub metadata_tags: String,
     pub creation_time: String,
     pub start_time: String,
+    /// The last launch failed and the instance never ran (CVM's LAUNCH_FAILED).
+    pub launch_failed: bool,
 }
 
-const COLUMNS: &str = "id, region_id, zone_id, instance_type, vcpus, memory_mib, image_id, os_type, hostname, name, description, vpc_id, vswitch_id, private_ip, mac, key_pair_name, password_hash, user_data, status, intent, stopped_mode, deletion_protection, auto_release_time, instance_charge_type, internet_charge_type, internet_max_bandwidth_in, internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period, spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized, credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens, http_put_hop_limit, metadata_tags, creation_time, start_time";
+const COLUMNS: &str = "id, region_id, zone_id, instance_type, vcpus, memory_mib, image_id, os_type, hostname, name, description, vpc_id, vswitch_id, private_ip, mac, key_pair_name, password_hash, user_data, status, intent, stopped_mode, deletion_protection, auto_release_time, instance_charge_type, internet_charge_type, internet_max_bandwidth_in, internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period, spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized, credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens, http_put_hop_limit, metadata_tags, creation_time, start_time, launch_failed";
 
 fn from_row(r: &AnyRow) -> crate::Result<Instance> {
     Ok(Instance {
@@ -109,13 +111,14 @@ fn from_row(r: &AnyRow) -> crate::Result<Instance> {
         metadata_tags: r.try_get(42)?,
         creation_time: r.try_get(43)?,
         start_time: r.try_get(44)?,
+        launch_failed: r.try_get::<i64, _>(45)? != 0,
     })
 }
 
 /// Inserts an instance with its security groups (in the given order).
 pub async fn insert(conn: &mut Conn, i: &Instance, groups: &[String]) -> crate::Result<()> {
     let seq = next_seq(conn, "instances").await?;
-    let marks: Vec<String> = (1..=46).map(|n| format!("${n}")).collect();
+    let marks: Vec<String> = (1..=47).map(|n| format!("${n}")).collect();
     let sql = format!(
         "INSERT INTO instances (seq, {COLUMNS}) VALUES ({})",
         marks.join(", ")
@@ -167,6 +170,7 @@ pub async fn insert(conn: &mut Conn, i: &Instance, groups: &[String]) -> crate::
         .bind(&i.metadata_tags)
         .bind(&i.creation_time)
         .bind(&i.start_time)
+        .bind(i.launch_failed as i64)
         .execute(&mut *conn)
         .await?;
     set_groups(conn, &i.id, groups).await
@@ -355,7 +359,8 @@ pub async fn settle(
     start_time: Option<&str>,
     acted_on: Option<&str>,
 ) -> crate::Result<bool> {
-    let done = sqlx::query("UPDATE instances SET status = $2, intent = NULL, start_time = COALESCE($3, start_time) WHERE id = $1 AND COALESCE(intent, '') = COALESCE($4, '')")
+    // Reaching Running ends a failed launch.
+    let done = sqlx::query("UPDATE instances SET status = $2, intent = NULL, start_time = COALESCE($3, start_time), launch_failed = CASE WHEN $2 = 'Running' THEN 0 ELSE launch_failed END WHERE id = $1 AND COALESCE(intent, '') = COALESCE($4, '')")
         .bind(id)
         .bind(status)
         .bind(start_time)
@@ -363,6 +368,16 @@ pub async fn settle(
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Records that a launch failed, if the instance never ran (a start time is set on reaching
+/// Running, so an instance that ran before and failed to start again is just Stopped).
+pub async fn mark_launch_failed(conn: &mut Conn, id: &str) -> crate::Result<()> {
+    sqlx::query("UPDATE instances SET launch_failed = 1 WHERE id = $1 AND start_time = ''")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_stopped_mode(conn: &mut Conn, id: &str, mode: &str) -> crate::Result<()> {
@@ -457,6 +472,8 @@ pub struct Filter {
     pub intents: Option<Vec<String>>,
     /// Spot strategies to match (CVM tells SPOTPAID from POSTPAID_BY_HOUR by them).
     pub spot_strategies: Option<Vec<String>>,
+    /// Whether the last launch failed (CVM tells LAUNCH_FAILED from STOPPED by it).
+    pub launch_failed: Option<bool>,
 }
 
 fn where_of(f: &Filter) -> Where {
@@ -490,6 +507,11 @@ fn where_of(f: &Filter) -> Where {
     }
     if let Some(spot) = &f.spot_strategies {
         w.any_of("spot_strategy", spot);
+    }
+    match f.launch_failed {
+        Some(true) => w.condition("launch_failed <> 0"),
+        Some(false) => w.condition("launch_failed = 0"),
+        None => {}
     }
     w.tags(TAG_TYPE, "id", &f.tags);
     w

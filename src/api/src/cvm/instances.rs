@@ -353,11 +353,11 @@ fn instance_json(
         "SystemDisk": system.map(system_disk_json).unwrap_or(Value::Null),
         "DataDisks": data,
         "PrivateIpAddresses": [i.private_ip],
-        "PublicIpAddresses": [],
+        "PublicIpAddresses": l.public_ip.iter().collect::<Vec<_>>(),
         "InternetAccessible": {
             "InternetChargeType": cvm_launch::internet_charge_type_of(&i.internet_charge_type),
             "InternetMaxBandwidthOut": i.internet_max_bandwidth_out,
-            "PublicIpAssigned": false,
+            "PublicIpAssigned": l.public_ip.is_some(),
         },
         "VirtualPrivateCloud": {
             "VpcId": i.vpc_id,
@@ -374,7 +374,7 @@ fn instance_json(
     let tail = json!({
         "SecurityGroupIds": l.security_groups,
         "LoginSettings": {"KeyIds": if i.key_pair_name.is_empty() { vec![] } else { vec![i.key_pair_name.clone()] }},
-        "InstanceState": states::of(&i.status, i.intent.as_deref()),
+        "InstanceState": states::of(i),
         "Tags": tags_json(&l.tags),
         "StopChargingMode": stop_charging_mode(&i.stopped_mode),
         "Uuid": i.id,
@@ -462,16 +462,25 @@ async fn describe(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
             None => members,
         });
     }
-    // Nothing here has a dedicated host, a public or IPv6 address, or a project other than 0.
-    let nothing = ["host-id", "public-ip-address", "ipv6-address"]
+    if let Some(public) = values(&f, "public-ip-address") {
+        let holders = view::ids_with_public_ips(cloud, &public)
+            .await
+            .map_err(cvm_error(Service::Cvm))?;
+        ids_filter = Some(match ids_filter {
+            Some(list) => list.into_iter().filter(|i| holders.contains(i)).collect(),
+            None => holders,
+        });
+    }
+    // Nothing here has a dedicated host, an IPv6 address, or a project other than 0.
+    let nothing = ["host-id", "ipv6-address"]
         .iter()
         .any(|n| values(&f, n).is_some())
         || values(&f, "project-id").is_some_and(|v| !v.iter().any(|p| p == "0"));
     if nothing {
         ids_filter = Some(Vec::new());
     }
-    let (status, intents) = match single(&f, "instance-state")? {
-        None => (None, None),
+    let (status, intents, launch_failed) = match single(&f, "instance-state")? {
+        None => (None, None, None),
         Some(s) => {
             if !states::STATES.contains(&s.as_str()) {
                 return Err(Error::bad_request(
@@ -483,10 +492,10 @@ async fn describe(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
                 ));
             }
             match states::condition(&s) {
-                Some((status, intents)) => (Some(status.to_string()), intents),
+                Some(c) => (Some(c.status.to_string()), c.intents, c.launch_failed),
                 None => {
                     ids_filter = Some(Vec::new());
-                    (None, None)
+                    (None, None, None)
                 }
             }
         }
@@ -518,6 +527,7 @@ async fn describe(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
         private_ips: values(&f, "private-ip-address"),
         instance_charge_type: charge,
         spot_strategies,
+        launch_failed,
         tags: tag_filters(&f)?,
         ..Default::default()
     };
@@ -563,7 +573,7 @@ async fn status(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
         .map(|l| {
             json!({
                 "InstanceId": l.instance.id,
-                "InstanceState": states::of(&l.instance.status, l.instance.intent.as_deref()),
+                "InstanceState": states::of(&l.instance),
             })
         })
         .collect();

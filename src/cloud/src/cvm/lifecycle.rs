@@ -23,35 +23,32 @@ fn accepted(change: Change) -> &'static [&'static str] {
     }
 }
 
-/// The refusal naming the state of the first instance an action cannot act on.
-async fn refusal(cloud: &Cloud, region: &str, ids: &[String], change: Change, e: Error) -> Error {
+/// The first instance (in `ids` order) whose CVM state the action does not accept, with the
+/// refusal naming that state; None when all are acceptable or cannot be read.
+async fn refusal(cloud: &Cloud, region: &str, ids: &[String], change: Change) -> Option<Error> {
     let filter = Filter {
         region_id: region.to_string(),
         ids: Some(ids.to_vec()),
         ..Default::default()
     };
-    let Ok(page) = Page::window(None, Some(MAX_IDS as i64), 1, MAX_IDS as u32) else {
-        return translate(Service::Cvm, e);
-    };
-    let Ok(listing) = view::describe(cloud, &filter, Paging::Numbered(page), false).await else {
-        return translate(Service::Cvm, e);
-    };
-    let refused = ids.iter().find_map(|id| {
+    let page = Page::window(None, Some(MAX_IDS as i64), 1, MAX_IDS as u32).ok()?;
+    let listing = view::describe(cloud, &filter, Paging::Numbered(page), false)
+        .await
+        .ok()?;
+    let (id, state) = ids.iter().find_map(|id| {
         let l = listing.instances.iter().find(|l| &l.instance.id == id)?;
-        let state = states::of(&l.instance.status, l.instance.intent.as_deref());
+        let state = states::of(&l.instance);
         (!accepted(change).contains(&state)).then(|| (id.clone(), state))
-    });
-    match refused {
-        Some((id, state)) => Error::new(
-            e.status,
-            states::refused_code(state),
-            format!(
-                "The instance {id} is {state}, and this action needs it {}.",
-                accepted(change).join(" or ")
-            ),
+    })?;
+    // 403, as hearth's own IncorrectInstanceStatus (CVM answers every error with HTTP 200).
+    Some(Error::new(
+        403,
+        states::refused_code(state),
+        format!(
+            "The instance {id} is {state}, and this action needs it {}.",
+            accepted(change).join(" or ")
         ),
-        None => translate(Service::Cvm, e),
-    }
+    ))
 }
 
 fn check_ids(ids: &[String]) -> Result<()> {
@@ -99,11 +96,18 @@ pub async fn change(
             ))
         }
     };
+    // hearth's own rules start a Stopped instance whatever ended it; CVM does not start one
+    // whose launch failed (it can only be terminated), so that is refused here first.
+    if change == Change::Start {
+        if let Some(refused) = refusal(cloud, region, ids, change).await {
+            return Err(refused);
+        }
+    }
     match instances::change(cloud, region, ids, change, mode, false).await {
         Ok(_) => Ok(()),
-        Err(e) if e.code == "IncorrectInstanceStatus" => {
-            Err(refusal(cloud, region, ids, change, e).await)
-        }
+        Err(e) if e.code == "IncorrectInstanceStatus" => Err(refusal(cloud, region, ids, change)
+            .await
+            .unwrap_or_else(|| translate(Service::Cvm, e))),
         Err(e) => Err(translate(Service::Cvm, e)),
     }
 }

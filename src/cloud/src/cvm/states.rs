@@ -1,11 +1,12 @@
 //! CVM instance states over hearth's one status/intent record: Pending is PENDING, Starting
-//! STARTING, Running RUNNING, Stopped STOPPED; Stopping is REBOOTING when a reboot is pending,
-//! TERMINATING when a delete is, else STOPPING. LAUNCH_FAILED is never reported: a launch that
-//! fails on the host leaves the instance Stopped with the reason in its console output.
+//! STARTING, Running RUNNING; Stopped is LAUNCH_FAILED when its launch failed before it ever ran,
+//! else STOPPED; Stopping is REBOOTING when a reboot is pending, TERMINATING when a delete is,
+//! else STOPPING. SHUTDOWN (a prepaid instance past its term) never happens here.
 
 use crate::instances::{
     STATUS_PENDING, STATUS_RUNNING, STATUS_STARTING, STATUS_STOPPED, STATUS_STOPPING,
 };
+use hearth_store::instances::Instance;
 
 /// Every CVM state, for validating `instance-state` filters.
 pub const STATES: &[&str] = &[
@@ -21,11 +22,12 @@ pub const STATES: &[&str] = &[
 ];
 
 /// The CVM state of an instance record.
-pub fn of(status: &str, intent: Option<&str>) -> &'static str {
-    match (status, intent) {
+pub fn of(i: &Instance) -> &'static str {
+    match (i.status.as_str(), i.intent.as_deref()) {
         (STATUS_PENDING, _) => "PENDING",
         (STATUS_STARTING, _) => "STARTING",
         (STATUS_RUNNING, _) => "RUNNING",
+        (STATUS_STOPPED, _) if i.launch_failed => "LAUNCH_FAILED",
         (STATUS_STOPPED, _) => "STOPPED",
         (STATUS_STOPPING, Some("reboot" | "force_reboot")) => "REBOOTING",
         (STATUS_STOPPING, Some("delete")) => "TERMINATING",
@@ -33,18 +35,33 @@ pub fn of(status: &str, intent: Option<&str>) -> &'static str {
     }
 }
 
-/// The record condition a CVM state filter selects: (status, intents), intents `""` for none.
-/// `None` for states hearth never reports (LAUNCH_FAILED, SHUTDOWN): they match nothing.
-pub fn condition(state: &str) -> Option<(&'static str, Option<Vec<String>>)> {
-    let intents = |l: &[&str]| Some(l.iter().map(|s| s.to_string()).collect());
+/// The record condition a CVM state filter selects.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Condition {
+    pub status: &'static str,
+    /// Pending intents to match, `""` for none; None for any.
+    pub intents: Option<Vec<String>>,
+    pub launch_failed: Option<bool>,
+}
+
+/// The condition for a CVM state filter; `None` for SHUTDOWN, which matches nothing.
+pub fn condition(state: &str) -> Option<Condition> {
+    let on = |status, intents: Option<&[&str]>, launch_failed| {
+        Some(Condition {
+            status,
+            intents: intents.map(|l| l.iter().map(|s| s.to_string()).collect()),
+            launch_failed,
+        })
+    };
     match state {
-        "PENDING" => Some((STATUS_PENDING, None)),
-        "STARTING" => Some((STATUS_STARTING, None)),
-        "RUNNING" => Some((STATUS_RUNNING, None)),
-        "STOPPED" => Some((STATUS_STOPPED, None)),
-        "STOPPING" => Some((STATUS_STOPPING, intents(&["", "stop", "force_stop"]))),
-        "REBOOTING" => Some((STATUS_STOPPING, intents(&["reboot", "force_reboot"]))),
-        "TERMINATING" => Some((STATUS_STOPPING, intents(&["delete"]))),
+        "PENDING" => on(STATUS_PENDING, None, None),
+        "STARTING" => on(STATUS_STARTING, None, None),
+        "RUNNING" => on(STATUS_RUNNING, None, None),
+        "STOPPED" => on(STATUS_STOPPED, None, Some(false)),
+        "LAUNCH_FAILED" => on(STATUS_STOPPED, None, Some(true)),
+        "STOPPING" => on(STATUS_STOPPING, Some(&["", "stop", "force_stop"]), None),
+        "REBOOTING" => on(STATUS_STOPPING, Some(&["reboot", "force_reboot"]), None),
+        "TERMINATING" => on(STATUS_STOPPING, Some(&["delete"]), None),
         _ => None,
     }
 }
@@ -67,20 +84,40 @@ pub fn refused_code(state: &str) -> String {
 mod tests {
     use super::*;
 
+    fn record(status: &str, intent: Option<&str>, launch_failed: bool) -> Instance {
+        Instance {
+            status: status.to_string(),
+            intent: intent.map(str::to_string),
+            launch_failed,
+            ..Instance::default()
+        }
+    }
+
     #[test]
     fn states_round_trip() {
-        assert_eq!(of("Pending", Some("start")), "PENDING");
-        assert_eq!(of("Stopping", Some("force_reboot")), "REBOOTING");
-        assert_eq!(of("Stopping", Some("delete")), "TERMINATING");
-        assert_eq!(of("Stopping", Some("stop")), "STOPPING");
-        assert_eq!(of("Stopped", None), "STOPPED");
+        assert_eq!(of(&record("Pending", Some("start"), false)), "PENDING");
+        assert_eq!(
+            of(&record("Stopping", Some("force_reboot"), false)),
+            "REBOOTING"
+        );
+        assert_eq!(
+            of(&record("Stopping", Some("delete"), false)),
+            "TERMINATING"
+        );
+        assert_eq!(of(&record("Stopping", Some("stop"), false)), "STOPPING");
+        assert_eq!(of(&record("Stopped", None, false)), "STOPPED");
+        assert_eq!(of(&record("Stopped", None, true)), "LAUNCH_FAILED");
+        // Every state a filter can select is the state of the records it selects.
         for s in STATES {
-            if let Some((status, intents)) = condition(s) {
-                let intent = intents.and_then(|l| l.into_iter().find(|i| !i.is_empty()));
-                assert_eq!(of(status, intent.as_deref()), *s);
+            if let Some(c) = condition(s) {
+                let intent = c
+                    .intents
+                    .and_then(|l| l.into_iter().find(|i| !i.is_empty()));
+                let failed = c.launch_failed.unwrap_or(false);
+                assert_eq!(of(&record(c.status, intent.as_deref(), failed)), *s);
             }
         }
-        assert_eq!(condition("LAUNCH_FAILED"), None);
+        assert_eq!(condition("SHUTDOWN"), None);
         assert_eq!(
             refused_code("RUNNING"),
             "UnsupportedOperation.InstanceStateRunning"

@@ -1007,6 +1007,7 @@ async fn create_all(
             metadata_tags: plan.metadata.3.clone(),
             creation_time: now.clone(),
             start_time: String::new(),
+            launch_failed: false,
         };
         // The unique index on (vswitch_id, private_ip) is the last word when another hearth
         // process shares the database: a lost race is the address being taken, not a 500.

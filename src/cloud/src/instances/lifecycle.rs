@@ -222,6 +222,18 @@ pub async fn settle(cloud: &Cloud, id: &str, status: &str, acted_on: Option<&str
     Ok(settled)
 }
 
+/// For the supervisor: a launch failed, so the instance is Stopped (if `acted_on` is still its
+/// intent) and, if it never ran, marked as a failed launch (CVM's LAUNCH_FAILED).
+pub async fn settle_launch_failed(cloud: &Cloud, id: &str, acted_on: Option<&str>) -> Result<bool> {
+    let mut tx = cloud.store.write().await?;
+    let settled = store::settle(&mut tx, id, STATUS_STOPPED, None, acted_on).await?;
+    if settled {
+        store::mark_launch_failed(&mut tx, id).await?;
+    }
+    tx.commit().await?;
+    Ok(settled)
+}
+
 /// For the supervisor: (instance ID, status, intent) of every instance with an intent.
 pub async fn pending_intents(cloud: &Cloud) -> Result<Vec<(String, String, String)>> {
     let mut conn = cloud.store.pool().acquire().await?;

@@ -22,7 +22,8 @@ pub mod view;
 
 pub use launch::{launch, Billing, DiskRequest, Idempotency, Launch, MetadataOptions};
 pub use lifecycle::{
-    change, delete, due_for_release, finish_delete, pending_intents, settle, Change, Transition,
+    change, delete, due_for_release, finish_delete, pending_intents, settle, settle_launch_failed,
+    Change, Transition,
 };
 
 use crate::Error;
