@@ -86,25 +86,23 @@ impl Worker {
                 }
             };
             for event in &events[..n] {
+                // A device that panicked under its lock is dead: stop serving it, rather than
+                // spin on a level-triggered timerfd nobody drains.
+                let Ok(mut t) = self.transport.lock() else {
+                    eprintln!("hearth-vmm: device thread: the device failed earlier; stopping");
+                    return;
+                };
                 match event.data() {
                     TOKEN_EXIT => return,
-                    TOKEN_BACKEND => {
-                        if let Ok(mut t) = self.transport.lock() {
-                            t.backend_ready();
-                        }
-                    }
-                    t if (TOKEN_THROTTLE..TOKEN_BACKEND).contains(&t) => {
-                        if let Ok(mut tr) = self.transport.lock() {
-                            tr.throttle_timer_fired((t - TOKEN_THROTTLE) as usize);
-                        }
+                    TOKEN_BACKEND => t.backend_ready(),
+                    tok if (TOKEN_THROTTLE..TOKEN_BACKEND).contains(&tok) => {
+                        t.throttle_timer_fired((tok - TOKEN_THROTTLE) as usize)
                     }
                     q => {
                         if let Some(evt) = self.queue_evts.get(q as usize) {
                             let _ = evt.read();
                         }
-                        if let Ok(mut t) = self.transport.lock() {
-                            t.notify(q as usize);
-                        }
+                        t.notify(q as usize);
                     }
                 }
             }
