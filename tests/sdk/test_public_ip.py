@@ -93,7 +93,15 @@ def legacy_refused(call, code, status):
     assert e.value.get_http_status() == status, (code, e.value.get_error_msg())
 
 
-def test_allocate_describe_dnat_and_release_with_the_instance(ecs, env, hearth):
+def test_allocate_describe_dnat_and_release_with_the_instance(ecs, cvm, env, hearth):
+    from tencentcloud.cvm.v20170312 import models as cvm_models
+
+    def through_cvm(**filters):
+        req = cvm_models.DescribeInstancesRequest()
+        req.from_json_string(json.dumps({"Filters": [{"Name": k.replace("_", "-"), "Values": [v]}
+                                                     for k, v in filters.items()]}))
+        return cvm.DescribeInstances(req).InstanceSet
+
     a = create(hearth.call_legacy, env)
     b = create(hearth.call_legacy, env)
     try:
@@ -106,6 +114,11 @@ def test_allocate_describe_dnat_and_release_with_the_instance(ecs, env, hearth):
         found = ecs.describe_instances(m.DescribeInstancesRequest(
             region_id=env.region, public_ip_addresses=json.dumps([ip]))).body
         assert [i.instance_id for i in found.instances.instance] == [a]
+        # The same address through the CVM dialect.
+        seen = through_cvm(instance_id=a)[0]
+        assert (seen.PublicIpAddresses, seen.InternetAccessible.PublicIpAssigned) == ([ip], True)
+        assert [i.InstanceId for i in through_cvm(public_ip_address=ip)] == [a]
+        assert through_cvm(instance_id=b)[0].PublicIpAddresses == []
         private = shown(ecs, env, a).vpc_attributes.private_ip_address.ip_address[0]
         if ROOT:
             assert f"{ip} : {private}" in ruleset(hearth), "DNATed to the instance"

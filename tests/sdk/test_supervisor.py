@@ -68,6 +68,14 @@ def console(h, instance_id):
     return base64.b64decode(out["ConsoleOutput"])
 
 
+def clean_up(h, data):
+    """Whatever the test left: its VMMs, its server and its data dir."""
+    for pid in vmm_pids(data):
+        os.kill(pid, 9)
+    h.stop()
+    shutil.rmtree(data, ignore_errors=True)
+
+
 @pytest.mark.skipif(not os.access("/dev/kvm", os.R_OK | os.W_OK) or os.geteuid() != 0,
                     reason="needs root and /dev/kvm")
 def test_instances_run_stop_start_delete_and_survive_a_server_crash():
@@ -132,10 +140,7 @@ def test_instances_run_stop_start_delete_and_survive_a_server_crash():
         assert vmm_pids(config) == [], "no VMM left behind"
         assert not (data / "instances" / iid).exists(), "the instance's files are removed"
     finally:
-        for pid in vmm_pids(data):
-            os.kill(pid, 9)
-        h.stop()
-        shutil.rmtree(data, ignore_errors=True)
+        clean_up(h, data)
 
 
 @pytest.mark.skipif(not os.access("/dev/kvm", os.R_OK | os.W_OK) or os.geteuid() != 0,
@@ -222,7 +227,4 @@ def test_a_launch_that_fails_is_launch_failed_through_cvm():
         wait_status(h, iid, "gone")
         assert not (data / "instances" / iid).exists(), "the instance's files are removed"
     finally:
-        for pid in vmm_pids(data):
-            os.kill(pid, 9)
-        h.stop()
-        shutil.rmtree(data, ignore_errors=True)
+        clean_up(h, data)

@@ -438,6 +438,14 @@ fn id_list(p: &Params) -> Result<Vec<String>> {
     Ok(ids)
 }
 
+/// The instance IDs a filter allows, further limited to `allowed`.
+fn narrow(ids: Option<Vec<String>>, allowed: Vec<String>) -> Option<Vec<String>> {
+    Some(match ids {
+        Some(list) => list.into_iter().filter(|i| allowed.contains(i)).collect(),
+        None => allowed,
+    })
+}
+
 async fn describe(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
     super::only(p, &["InstanceIds", "Filters", "Offset", "Limit"])?;
     let given = id_list(p)?;
@@ -457,19 +465,13 @@ async fn describe(cloud: &Cloud, ctx: &Context, p: &Params) -> Result<Value> {
         let members = view::ids_in_group(cloud, &group)
             .await
             .map_err(cvm_error(Service::Cvm))?;
-        ids_filter = Some(match ids_filter {
-            Some(list) => list.into_iter().filter(|i| members.contains(i)).collect(),
-            None => members,
-        });
+        ids_filter = narrow(ids_filter, members);
     }
     if let Some(public) = values(&f, "public-ip-address") {
         let holders = view::ids_with_public_ips(cloud, &public)
             .await
             .map_err(cvm_error(Service::Cvm))?;
-        ids_filter = Some(match ids_filter {
-            Some(list) => list.into_iter().filter(|i| holders.contains(i)).collect(),
-            None => holders,
-        });
+        ids_filter = narrow(ids_filter, holders);
     }
     // Nothing here has a dedicated host, an IPv6 address, or a project other than 0.
     let nothing = ["host-id", "ipv6-address"]
