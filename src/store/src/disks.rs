@@ -168,19 +168,14 @@ pub async fn list(
     if let Some(ids) = &f.ids {
         w.any_of("id", ids);
     }
-    let eqs = [
+    w.eq_given(&[
         ("instance_id", &f.instance_id),
         ("zone_id", &f.zone_id),
         ("disk_type", &f.disk_type),
         ("category", &f.category),
         ("status", &f.status),
         ("name", &f.name),
-    ];
-    for (column, value) in eqs {
-        if let Some(v) = value {
-            w.eq(column, v);
-        }
-    }
+    ]);
     if let Some(d) = f.delete_with_instance {
         w.eq_int("delete_with_instance", d as i64);
     }

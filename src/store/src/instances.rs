@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::query::{next_seq, total_from_page, Where};
+use crate::query::{next_seq, rows_in, total_from_page, Where};
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -247,19 +247,8 @@ pub async fn groups_of_many(
     conn: &mut Conn,
     ids: &[String],
 ) -> crate::Result<Vec<(String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT instance_id, security_group_id FROM instance_security_groups WHERE instance_id IN ({}) ORDER BY instance_id, position",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for id in ids {
-        q = q.bind(id.as_str());
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
+    let sql = "SELECT instance_id, security_group_id FROM instance_security_groups WHERE instance_id IN ({in}) ORDER BY instance_id, position";
+    let rows = rows_in(conn, sql, ids).await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
@@ -482,7 +471,7 @@ fn where_of(f: &Filter) -> Where {
     if let Some(ids) = &f.ids {
         w.any_of("id", ids);
     }
-    let eqs = [
+    w.eq_given(&[
         ("zone_id", &f.zone_id),
         ("vpc_id", &f.vpc_id),
         ("vswitch_id", &f.vswitch_id),
@@ -493,12 +482,7 @@ fn where_of(f: &Filter) -> Where {
         ("key_pair_name", &f.key_pair_name),
         ("instance_charge_type", &f.instance_charge_type),
         ("resource_group_id", &f.resource_group_id),
-    ];
-    for (column, value) in eqs {
-        if let Some(v) = value {
-            w.eq(column, v);
-        }
-    }
+    ]);
     if let Some(ips) = &f.private_ips {
         w.any_of("private_ip", ips);
     }

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use crate::query::rows_in;
 use crate::Conn;
 
 /// The public IP of an instance, if it has one.
@@ -15,19 +16,8 @@ pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Op
 
 /// (instance ID, address) for the given instances, in one query.
 pub async fn of_instances(conn: &mut Conn, ids: &[String]) -> crate::Result<Vec<(String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT instance_id, address FROM public_ips WHERE instance_id IN ({})",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for id in ids {
-        q = q.bind(id.as_str());
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
+    let sql = "SELECT instance_id, address FROM public_ips WHERE instance_id IN ({in})";
+    let rows = rows_in(conn, sql, ids).await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
@@ -35,19 +25,8 @@ pub async fn of_instances(conn: &mut Conn, ids: &[String]) -> crate::Result<Vec<
 
 /// IDs of the instances holding any of the given addresses.
 pub async fn instances_with(conn: &mut Conn, addresses: &[String]) -> crate::Result<Vec<String>> {
-    if addresses.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks: Vec<String> = (1..=addresses.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT instance_id FROM public_ips WHERE address IN ({}) ORDER BY instance_id",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for a in addresses {
-        q = q.bind(a.as_str());
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
+    let sql = "SELECT instance_id FROM public_ips WHERE address IN ({in}) ORDER BY instance_id";
+    let rows = rows_in(conn, sql, addresses).await?;
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 

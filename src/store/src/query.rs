@@ -17,6 +17,25 @@ pub(crate) async fn next_seq(conn: &mut Conn, table: &str) -> crate::Result<i64>
     row.try_get::<i64, _>(0)
 }
 
+/// The rows of `sql` with its `{in}` replaced by one placeholder per value of `values`: the
+/// rows whose column is one of them, in one query. None when `values` is empty.
+pub(crate) async fn rows_in(
+    conn: &mut Conn,
+    sql: &str,
+    values: &[String],
+) -> crate::Result<Vec<AnyRow>> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
+    let sql = sql.replace("{in}", &marks.join(", "));
+    let mut q = sqlx::query(&sql);
+    for v in values {
+        q = q.bind(v.as_str());
+    }
+    q.fetch_all(&mut *conn).await
+}
+
 pub(crate) enum Bind {
     Text(String),
     Int(i64),
@@ -38,6 +57,15 @@ impl Where {
     pub(crate) fn eq(&mut self, column: &str, value: &str) {
         self.clauses.push(format!("{column} = ${}", self.next()));
         self.binds.push(Bind::Text(value.to_string()));
+    }
+
+    /// `column = value` for each column whose value is given: a listing's optional filters.
+    pub(crate) fn eq_given(&mut self, filters: &[(&str, &Option<String>)]) {
+        for (column, value) in filters {
+            if let Some(v) = value {
+                self.eq(column, v);
+            }
+        }
     }
 
     /// A condition that binds nothing, such as `vpc_id <> ''`.
