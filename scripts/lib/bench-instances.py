@@ -27,8 +27,10 @@ def console(node, iid):
     return base64.b64decode(out["ConsoleOutput"])
 
 
-def batch(node, zone, vsw, sg, amount):
-    """Seconds from the RunInstances call to each instance Running and to its marker."""
+def batch(node, zone, vsw, sg, amount, all_running=None):
+    """Seconds from the RunInstances call to each instance Running and to its marker.
+    `all_running(seconds)` is called as soon as every instance is Running (the markers of a big
+    batch take many more minutes under emulation)."""
     req = ecs_models.RunInstancesRequest(
         region_id=node.region, zone_id=zone, image_id="tiny-x64", instance_type="ecs.t6.small",
         security_group_id=sg, v_switch_id=vsw, amount=amount, user_data=USER_DATA,
@@ -37,18 +39,20 @@ def batch(node, zone, vsw, sg, amount):
     ids = node.ecs.run_instances(req).body.instance_id_sets.instance_id_set
     api = time.time() - t0
     running, marker = {}, {}
-    deadline = t0 + 1800
+    deadline = t0 + 3600
     while len(marker) < len(ids) and time.time() < deadline:
         now = time.time() - t0
         for iid, status in statuses(node, ids).items():
             if status == "Running" and iid not in running:
                 running[iid] = now
+                if len(running) == len(ids) and all_running:
+                    all_running(now)
         for iid in running:
             if iid not in marker and b"BENCH-USERDATA-RAN" in console(node, iid):
                 marker[iid] = time.time() - t0
         time.sleep(0.5)
     if len(marker) < len(ids):
-        sys.exit(f"only {len(marker)} of {len(ids)} instances printed the marker in 30 min")
+        sys.exit(f"only {len(marker)} of {len(ids)} instances printed the marker in 60 min")
     node.call("DeleteInstances", RegionId=node.region, Force="true",
               **{f"InstanceId.{n}": v for n, v in enumerate(ids, 1)})
     while statuses(node, ids):
@@ -63,15 +67,20 @@ try:
     vsw = node.call("CreateVSwitch", "2016-04-28", RegionId=node.region, VpcId=vpc, ZoneId=zone,
                     CidrBlock="10.30.0.0/24")["VSwitchId"]
     sg = node.call("CreateSecurityGroup", RegionId=node.region, VpcId=vpc)["SecurityGroupId"]
-    print("instances in the nested test host (2 vCPUs under TCG), tiny image, ecs.t6.small:")
+    print("instances in the nested test host (2 vCPUs under TCG, shadow paging unless HEARTH_TESTHOST_APPEND says otherwise), "
+          "tiny image, ecs.t6.small:")
     for amount in amounts:
         api, running, marker = batch(node, zone, vsw, sg, amount)
         med = lambda v: v[len(v) // 2]  # noqa: E731
         print(f"  Amount={amount:<3} RunInstances answered in {api * 1000:.0f} ms; "
               f"to Running: first {running[0]:.1f} s, median {med(running):.1f} s, last {running[-1]:.1f} s; "
               f"to user-data marker: first {marker[0]:.1f} s, median {med(marker):.1f} s, last {marker[-1]:.1f} s")
-    api, running, marker = batch(node, zone, vsw, sg, burst)
-    print(f"  Amount={burst}: all Running after {running[-1]:.1f} s = {burst / running[-1] * 60:.1f} instances "
-          f"launched per minute (to marker: {marker[-1]:.1f} s, {burst / marker[-1] * 60:.1f} per minute)")
+    def launched(seconds):
+        print(f"  Amount={burst}: all Running after {seconds:.1f} s = {burst / seconds * 60:.1f} instances "
+              "launched per minute")
+
+    api, running, marker = batch(node, zone, vsw, sg, burst, launched)
+    print(f"  Amount={burst}: all printed the user-data marker after {marker[-1]:.1f} s = "
+          f"{burst / marker[-1] * 60:.1f} per minute")
 finally:
     node.stop()
