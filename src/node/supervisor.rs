@@ -358,11 +358,23 @@ impl Supervisor {
                 );
                 self.forget(id, Phase::Launching);
                 self.remove_tap(id).await;
+                // A delete or stop asked for meanwhile is what the user wants now: a delete is
+                // carried out, a stop is done (the VM is not running). Any other new intent is
+                // left for the next pass.
                 let intent = self.intent_of(id).await;
-                if let Err(e) =
-                    instances::settle_launch_failed(&self.cloud, id, intent.as_deref()).await
-                {
-                    tracing::error!(instance = %id, error = %e.message, "cannot record Stopped");
+                let settled = match intent.as_deref() {
+                    Some("delete") => self.delete(id).await,
+                    Some("stop" | "force_stop") => {
+                        instances::settle_launch_failed(&self.cloud, id, intent.as_deref())
+                            .await
+                            .map(|_| ())
+                    }
+                    _ => instances::settle_launch_failed(&self.cloud, id, acted_on)
+                        .await
+                        .map(|_| ()),
+                };
+                if let Err(e) = settled {
+                    tracing::error!(instance = %id, error = %e.message, "cannot record the failed launch");
                 }
             }
         }

@@ -34,8 +34,9 @@ def payload():
     return (ehdr + phdr).ljust(0x1000, b"\0") + code
 
 
-def vmm_pids(config_path):
-    """PIDs of `hearth-vmm` processes running this config."""
+def vmm_pids(under):
+    """PIDs of `hearth-vmm` processes whose config is `under` (a config file, or a directory
+    holding instances' configs)."""
     pids = []
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
@@ -43,7 +44,7 @@ def vmm_pids(config_path):
                 cmd = (d / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if cmd[0].endswith(b"hearth-vmm") and str(config_path).encode() in cmd:
+            if cmd[0].endswith(b"hearth-vmm") and any(a.startswith(str(under).encode()) for a in cmd[1:]):
                 pids.append(int(d.name))
     return pids
 

@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::query::{next_seq, total_from_page, Where};
+use crate::query::{next_seq, rows_in, total_from_page, Where};
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -106,19 +106,10 @@ pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Ve
 
 /// The disks of many instances in one query, by instance then attachment order.
 pub async fn of_instances(conn: &mut Conn, instance_ids: &[String]) -> crate::Result<Vec<Disk>> {
-    if instance_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks: Vec<String> = (1..=instance_ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "SELECT {COLUMNS} FROM disks WHERE instance_id IN ({}) ORDER BY instance_id, order_index",
-        marks.join(", ")
+        "SELECT {COLUMNS} FROM disks WHERE instance_id IN ({{in}}) ORDER BY instance_id, order_index"
     );
-    let mut q = sqlx::query(&sql);
-    for id in instance_ids {
-        q = q.bind(id.as_str());
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
+    let rows = rows_in(conn, &sql, instance_ids).await?;
     rows.iter().map(from_row).collect()
 }
 

@@ -268,20 +268,9 @@ pub async fn count_in_groups(
     conn: &mut Conn,
     group_ids: &[String],
 ) -> crate::Result<std::collections::HashMap<String, i64>> {
+    let sql = "SELECT security_group_id, COUNT(*) FROM instance_security_groups WHERE security_group_id IN ({in}) GROUP BY security_group_id";
     let mut out = std::collections::HashMap::new();
-    if group_ids.is_empty() {
-        return Ok(out);
-    }
-    let marks: Vec<String> = (1..=group_ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT security_group_id, COUNT(*) FROM instance_security_groups WHERE security_group_id IN ({}) GROUP BY security_group_id",
-        marks.join(", ")
-    );
-    let mut q = sqlx::query(&sql);
-    for id in group_ids {
-        q = q.bind(id.as_str());
-    }
-    for r in q.fetch_all(&mut *conn).await? {
+    for r in rows_in(conn, sql, group_ids).await? {
         out.insert(r.try_get(0)?, r.try_get(1)?);
     }
     Ok(out)

@@ -17,8 +17,8 @@ pub(crate) async fn next_seq(conn: &mut Conn, table: &str) -> crate::Result<i64>
     row.try_get::<i64, _>(0)
 }
 
-/// The rows of `sql` with its `{in}` replaced by one placeholder per value of `values`: the
-/// rows whose column is one of them, in one query. None when `values` is empty.
+/// The rows of `sql` with its `{in}` replaced by one placeholder per value of `values` (its only
+/// placeholders): the rows whose column is one of them, in one query; no rows for no values.
 pub(crate) async fn rows_in(
     conn: &mut Conn,
     sql: &str,

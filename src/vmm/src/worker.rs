@@ -86,6 +86,9 @@ impl Worker {
                 }
             };
             for event in &events[..n] {
+                if event.data() == TOKEN_EXIT {
+                    return;
+                }
                 // A device that panicked under its lock is dead: stop serving it, rather than
                 // spin on a level-triggered timerfd nobody drains.
                 let Ok(mut t) = self.transport.lock() else {
@@ -93,7 +96,6 @@ impl Worker {
                     return;
                 };
                 match event.data() {
-                    TOKEN_EXIT => return,
                     TOKEN_BACKEND => t.backend_ready(),
                     tok if (TOKEN_THROTTLE..TOKEN_BACKEND).contains(&tok) => {
                         t.throttle_timer_fired((tok - TOKEN_THROTTLE) as usize)

@@ -24,7 +24,8 @@ fn accepted(change: Change) -> &'static [&'static str] {
 }
 
 /// The first instance (in `ids` order) whose CVM state the action does not accept, with the
-/// refusal naming that state; None when all are acceptable or cannot be read.
+/// refusal naming that state; None when all are acceptable, or one is unknown (hearth's own
+/// rules then answer InvalidInstanceId.NotFound first), or they cannot be read.
 async fn refusal(cloud: &Cloud, region: &str, ids: &[String], change: Change) -> Option<Error> {
     let filter = Filter {
         region_id: region.to_string(),
@@ -35,11 +36,14 @@ async fn refusal(cloud: &Cloud, region: &str, ids: &[String], change: Change) ->
     let listing = view::describe(cloud, &filter, Paging::Numbered(page), false)
         .await
         .ok()?;
-    let (id, state) = ids.iter().find_map(|id| {
+    let mut states = Vec::new();
+    for id in ids {
         let l = listing.instances.iter().find(|l| &l.instance.id == id)?;
-        let state = states::of(&l.instance);
-        (!accepted(change).contains(&state)).then(|| (id.clone(), state))
-    })?;
+        states.push((id, states::of(&l.instance)));
+    }
+    let (id, state) = states
+        .into_iter()
+        .find(|(_, state)| !accepted(change).contains(state))?;
     // 403, as hearth's own IncorrectInstanceStatus (CVM answers every error with HTTP 200).
     Some(Error::new(
         403,

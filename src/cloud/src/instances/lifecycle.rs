@@ -222,8 +222,9 @@ pub async fn settle(cloud: &Cloud, id: &str, status: &str, acted_on: Option<&str
     Ok(settled)
 }
 
-/// For the supervisor: a launch failed, so the instance is Stopped (if `acted_on` is still its
-/// intent) and, if it never ran, marked as a failed launch (CVM's LAUNCH_FAILED).
+/// For the supervisor: a launch failed, so the instance is Stopped and, if it never ran, marked
+/// as a failed launch (CVM's LAUNCH_FAILED). As [`settle`], nothing changes unless `acted_on`
+/// is still the instance's intent.
 pub async fn settle_launch_failed(cloud: &Cloud, id: &str, acted_on: Option<&str>) -> Result<bool> {
     let mut tx = cloud.store.write().await?;
     let settled = store::settle(&mut tx, id, STATUS_STOPPED, None, acted_on).await?;
