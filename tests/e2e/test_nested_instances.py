@@ -52,14 +52,15 @@ say "E2E-DONE"
 """
 
 
-def wait_for(what, check, timeout, every=2):
+def wait_for(what, check, timeout, every=2, shown=None):
+    """`shown()`: what to print when it times out (e.g. the guest's console)."""
     deadline = time.time() + timeout
     while True:
         got = check()
         if got:
             return got
         if time.time() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+            pytest.fail(f"timed out after {timeout}s waiting for {what}" + (f":\n{shown()}" if shown else ""))
         time.sleep(every)
 
 
@@ -93,7 +94,8 @@ def console_with(node, iid, marker, timeout):
         if describe(node, [iid]).get(iid, {}).get("Status") == "Stopped":
             pytest.fail(f"{iid} stopped before printing {marker}:\n{out[-4000:]}")
         return None
-    return wait_for(f"{marker} on {iid}'s console", check, timeout, every=3)
+    return wait_for(f"{marker} on {iid}'s console", check, timeout, every=3,
+                    shown=lambda: console(node, iid)[-4000:])
 
 
 def network(node, name):
