@@ -364,14 +364,15 @@ impl Supervisor {
                 let intent = self.intent_of(id).await;
                 let settled = match intent.as_deref() {
                     Some("delete") => self.delete(id).await,
-                    Some("stop" | "force_stop") => {
-                        instances::settle_launch_failed(&self.cloud, id, intent.as_deref())
+                    other => {
+                        let done = match other {
+                            Some("stop" | "force_stop") => other,
+                            _ => acted_on,
+                        };
+                        instances::settle_launch_failed(&self.cloud, id, done)
                             .await
                             .map(|_| ())
                     }
-                    _ => instances::settle_launch_failed(&self.cloud, id, acted_on)
-                        .await
-                        .map(|_| ()),
                 };
                 if let Err(e) = settled {
                     tracing::error!(instance = %id, error = %e.message, "cannot record the failed launch");

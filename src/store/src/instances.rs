@@ -481,10 +481,8 @@ fn where_of(f: &Filter) -> Where {
     if let Some(spot) = &f.spot_strategies {
         w.any_of("spot_strategy", spot);
     }
-    match f.launch_failed {
-        Some(true) => w.condition("launch_failed <> 0"),
-        Some(false) => w.condition("launch_failed = 0"),
-        None => {}
+    if let Some(failed) = f.launch_failed {
+        w.eq_int("launch_failed", failed as i64);
     }
     w.tags(TAG_TYPE, "id", &f.tags);
     w

@@ -159,7 +159,7 @@ impl Vmm {
             .map_err(kvm_err("setting the TSS address"))?;
         // Guest RAM is registered before the irqchip and PIT exist: measured on this kind of host
         // (kernel 6.18), the same slot takes ~0.4 ms on a VM without them and 5-7 ms once the
-        // in-kernel irqchip exists (its grace period waits behind the irqchip's).
+        // in-kernel irqchip exists (why was not traced).
         register_memory(&vm, &mem)?;
         vm.create_irq_chip()
             .map_err(kvm_err("creating the in-kernel irqchip"))?;
