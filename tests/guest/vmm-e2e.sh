@@ -38,11 +38,28 @@ start_vmm() {
 }
 wait_console() { # wait_console TEXT SECS
     i=0; while ! grep -q "$1" "$work/console.log" && [ $i -lt "$2" ]; do sleep 1; i=$((i + 1)); done
+    grep -q "$1" "$work/console.log" || diagnose "no \"$1\" on the console after $2 s"
+}
+diagnose() { # diagnose WHY: where the VMM's threads are, on stderr, when a step went wrong
+    {
+        echo "E2E-DIAG $1"
+        for t in /proc/"$vmm"/task/*; do
+            echo "E2E-DIAG thread $(cat "$t/comm") state=$(cut -d' ' -f3 "$t/stat") wchan=$(cat "$t/wchan") syscall=$(cut -d' ' -f1 "$t/syscall")"
+            sed 's/^/E2E-DIAG   /' "$t/stack"
+        done
+        echo "E2E-DIAG console tail:"; tail -c 1500 "$work/console.log" | tr -d '\r'
+        echo "E2E-DIAG kernel log tail:"; dmesg | tail -n 20
+    } >&2 2>/dev/null
+}
+ctl() { # ctl COMMAND: the VMM's one-line answer; a VMM that gives none is diagnosed
+    answer=$(hearth vmm-ctl --socket "$work/ctl.sock" "$1")
+    [ -n "$answer" ] || diagnose "vmm-ctl $1 got no answer"
+    echo "$answer"
 }
 finish() { # finish NAME
     # A guest that never ends is stopped, so its console still gets shown.
     i=0; while kill -0 "$vmm" 2>/dev/null && [ $i -lt 300 ]; do sleep 1; i=$((i + 1)); done
-    kill -0 "$vmm" 2>/dev/null && { echo "E2E-HOST $1_hung=yes"; hearth vmm-ctl --socket "$work/ctl.sock" stop; }
+    kill -0 "$vmm" 2>/dev/null && { echo "E2E-HOST $1_hung=yes"; diagnose "$1 did not end"; ctl stop; }
     wait "$vmm"; echo "E2E-HOST $1_exit=$?"
     echo "----- $1 console -----"; tr -d '\r' <"$work/console.log"; echo "----- end -----"
     cat "$work/vmm.err"
@@ -59,11 +76,11 @@ echo "E2E-HOST data=$(dd if="$work/data.raw" bs=512 skip=2048 count=1 2>/dev/nul
 config ""
 start_vmm
 wait_console "login:" 120
-echo "E2E-HOST status=$(hearth vmm-ctl --socket "$work/ctl.sock" status)"
-echo "E2E-HOST pause=$(hearth vmm-ctl --socket "$work/ctl.sock" pause)"
-echo "E2E-HOST paused=$(hearth vmm-ctl --socket "$work/ctl.sock" status)"
-echo "E2E-HOST resume=$(hearth vmm-ctl --socket "$work/ctl.sock" resume)"
-echo "E2E-HOST shutdown=$(hearth vmm-ctl --socket "$work/ctl.sock" shutdown)"
+echo "E2E-HOST status=$(ctl status)"
+echo "E2E-HOST pause=$(ctl pause)"
+echo "E2E-HOST paused=$(ctl status)"
+echo "E2E-HOST resume=$(ctl resume)"
+echo "E2E-HOST shutdown=$(ctl shutdown)"
 finish boot2
 
 # 3. The bzImage boots to init; poweroff without ACPI ends the VM as a shutdown.
