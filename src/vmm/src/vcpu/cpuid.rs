@@ -2,7 +2,7 @@
 //! `vcpus` cores (one thread each) and each vCPU's own APIC ID.
 
 use kvm_bindings::{CpuId, KVM_MAX_CPUID_ENTRIES};
-use kvm_ioctls::Kvm;
+use kvm_ioctls::{Cap, Kvm};
 
 const LEAF_FEATURES: u32 = 0x1;
 const LEAF_CACHE: u32 = 0x4;
@@ -13,6 +13,8 @@ const LEAF_AMD_SIZES: u32 = 0x8000_0008;
 
 /// leaf 1 ECX bit 31: "running under a hypervisor", which makes Linux look for KVM's leaves.
 const ECX_HYPERVISOR: u32 = 1 << 31;
+/// leaf 1 ECX bit 24: the local APIC timer has TSC-deadline mode.
+const ECX_TSC_DEADLINE: u32 = 1 << 24;
 /// leaf 1 EDX bit 28: the package has more than one logical processor.
 const EDX_HTT: u32 = 1 << 28;
 /// leaf 0xb ECX[15:8] level types.
@@ -20,8 +22,20 @@ const LEVEL_SMT: u32 = 1;
 const LEVEL_CORE: u32 = 2;
 
 /// What KVM supports on this host: asked once per VM (the ioctl costs ~0.4 ms on some hosts).
+///
+/// KVM reports the TSC-deadline timer as a capability, not in this list. Without it Linux
+/// calibrates the APIC timer against the PIT, which fails under a loaded or emulated host
+/// ("APIC timer disabled due to verification failure") and leaves the guest on the PIT tick.
 pub fn supported(kvm: &Kvm) -> Result<CpuId, kvm_ioctls::Error> {
-    kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)
+    let mut cpuid = kvm.get_supported_cpuid(KVM_MAX_CPUID_ENTRIES)?;
+    if kvm.check_extension(Cap::TscDeadlineTimer) {
+        for e in cpuid.as_mut_slice() {
+            if e.function == LEAF_FEATURES {
+                e.ecx |= ECX_TSC_DEADLINE;
+            }
+        }
+    }
+    Ok(cpuid)
 }
 
 pub fn for_vcpu(supported: &CpuId, index: u8, vcpus: u8) -> CpuId {
