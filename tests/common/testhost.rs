@@ -233,8 +233,9 @@ fn testhost_command(options: &Options, console: &Path) -> io::Result<(Command, V
 ///
 /// A test host that dies long before the timeout without finishing the command
 /// is tried once more: qemu TCG's emulation of SVM sometimes corrupts the test
-/// host's own kernel (seen: oopses in svm_vcpu_run and conntrack), which says
-/// nothing about hearth. A command that runs into the timeout is not retried.
+/// host's own kernel (seen: oopses in svm_vcpu_run and conntrack) or leaves one
+/// of its CPUs halted for good (scripts/testhost's watchdog then stops it), which
+/// says nothing about hearth. A command that runs into the timeout is not retried.
 pub fn run_once(options: &Options, script: &str, timeout: Duration) -> io::Result<Output> {
     let first = run_once_attempt(options, script, timeout)?;
     if first.finished || first.elapsed + Duration::from_secs(60) >= timeout {
