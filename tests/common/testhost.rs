@@ -14,6 +14,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -236,7 +237,14 @@ fn testhost_command(options: &Options, console: &Path) -> io::Result<(Command, V
 /// host's own kernel (seen: oopses in svm_vcpu_run and conntrack) or leaves one
 /// of its CPUs halted for good (scripts/testhost's watchdog then stops it), which
 /// says nothing about hearth. A command that runs into the timeout is not retried.
+///
+/// One test host at a time per test binary: two emulated hosts on a small
+/// machine slow each other down until timeouts and emulator faults get likely,
+/// and in turn they take about as long as side by side.
 pub fn run_once(options: &Options, script: &str, timeout: Duration) -> io::Result<Output> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    // A test that panicked while holding it says nothing about the next one.
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let first = run_once_attempt(options, script, timeout)?;
     if first.finished || first.elapsed + Duration::from_secs(60) >= timeout {
         return Ok(first.output);
