@@ -123,10 +123,14 @@ class Node:
                 part.append(line.strip())
         return state
 
-    def lost(self):
-        """How the test host was lost to the emulator, or None: it runs, or `hearth serve` in it
-        ended (its end marker is on the console), which is hearth's doing."""
-        if self.proc.poll() is None or "@@HEARTH-END 0 " in self.tail(200000):
+    def lost(self, wait=0):
+        """How the test host was lost to the emulator, or None: it runs (after `wait` seconds),
+        or `hearth serve` in it ended (its end marker is on the console), which is hearth's doing."""
+        try:
+            self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return None
+        if "@@HEARTH-END 0 " in self.tail(200000):
             return None
         log = (self.work / "testhost.log").read_text(errors="replace")
         if "the test host froze" in log:
@@ -169,8 +173,8 @@ class Nodes:
         return cls.current
 
     @classmethod
-    def lost(cls):
-        return cls.current.lost() if cls.current is not None else None
+    def lost(cls, wait=0):
+        return cls.current.lost(wait) if cls.current is not None else None
 
     @classmethod
     def stop(cls):
@@ -196,8 +200,9 @@ def pytest_runtest_protocol(item, nextitem):
         return None
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
     reports = runtestprotocol(item, nextitem=nextitem, log=False)
-    lost = Nodes.lost()
-    if lost and any(r.failed for r in reports):
+    # scripts/testhost takes a moment to end after qemu did.
+    lost = Nodes.lost(wait=20) if any(r.failed for r in reports) else None
+    if lost:
         first = "\n".join(str(r.longrepr)[-3000:] for r in reports if r.failed)
         print(f"\n{item.nodeid}: the test host was lost ({lost}); the failure it caused:\n{first}\n"
               f"running the test once more on a new test host", file=sys.stderr)
