@@ -41,8 +41,9 @@ pub fn run(args: VmmCtlArgs) -> anyhow::Result<()> {
         .unwrap_or_default();
     let mut stream = UnixStream::connect(&args.socket)
         .with_context(|| format!("cannot reach the VMM at {}", args.socket.display()))?;
+    let secs = args.timeout.max(1);
     if !matches!(args.command, CtlCommand::Wait) {
-        let limit = Duration::from_secs(args.timeout.max(1));
+        let limit = Duration::from_secs(secs);
         stream.set_read_timeout(Some(limit))?;
         stream.set_write_timeout(Some(limit))?;
     }
@@ -57,9 +58,8 @@ pub fn run(args: VmmCtlArgs) -> anyhow::Result<()> {
             ) =>
         {
             anyhow::bail!(
-                "the VMM at {} accepted the request but did not answer within {} s",
-                args.socket.display(),
-                args.timeout.max(1)
+                "the VMM at {} accepted the request but did not answer within {secs} s",
+                args.socket.display()
             )
         }
         Err(e) => return Err(e).context("cannot read the VMM's answer"),
