@@ -68,8 +68,48 @@ elapsed_since() { echo $(( $(date +%s) - $1 ))s; }
 HEARTH_REPO="$REPO_ROOT"
 export HEARTH_CACHE_DIR="$HEARTH_CACHE"
 
+# need_cargo: Rust 1.88 or newer, or one line that says what to install.
 need_cargo() {
-    command -v cargo >/dev/null || die "cargo not found: install Rust (https://rustup.rs), 1.88 or newer"
+    local version
+    command -v cargo >/dev/null || die "cargo not found: install Rust 1.88 or newer (e.g. rustup), then run this again"
+    version="$(cargo --version 2>/dev/null | awk '{print $2}')"
+    [ -n "$version" ] || die "cargo does not run (cargo --version failed): repair the Rust toolchain, e.g. rustup default stable"
+    [ "$(printf '%s\n' 1.88.0 "${version%%-*}" | sort -V | head -n 1)" = 1.88.0 ] ||
+        die "Rust $version is too old: hearth needs 1.88 or newer (e.g. rustup update stable)"
+}
+
+# port_in_use PORT [ADDR]: true when something accepts TCP connections there.
+port_in_use() {
+    local addr="${2:-127.0.0.1}"
+    [ "$addr" = 0.0.0.0 ] && addr=127.0.0.1
+    (exec 7<>"/dev/tcp/$addr/$1") 2>/dev/null
+}
+
+# need_free_listen ADDR:PORT: die unless the API can listen there.
+need_free_listen() {
+    local addr="${1%:*}" port="${1##*:}"
+    [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] && [ "$addr" != "$1" ] ||
+        die "listen address '$1' is not ADDR:PORT (e.g. 127.0.0.1:8080)"
+    ! port_in_use "$port" "$addr" ||
+        die "port $port on $addr is in use: stop what listens there, or choose another with HEARTH_LISTEN=127.0.0.1:PORT"
+}
+
+# need_writable_dir DIR: create DIR if needed and check that files can be written in it.
+need_writable_dir() {
+    local probe
+    mkdir -p "$1" 2>/dev/null && probe="$(mktemp "$1/.write-test.XXXXXX" 2>/dev/null)" ||
+        die "data dir $1 is not writable: choose another with HEARTH_DATA_DIR=DIR, or fix its permissions"
+    rm -f "$probe"
+}
+
+# http_get ADDR PORT PATH: the first line of an HTTP/1.0 answer (for probes; bash's /dev/tcp, no curl).
+http_get() {
+    local fd line
+    { exec {fd}<>"/dev/tcp/$1/$2"; } 2>/dev/null || return 1
+    printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$3" "$1" >&"$fd"
+    IFS= read -r -t 10 line <&"$fd"
+    exec {fd}>&-
+    [ -n "$line" ] && printf '%s\n' "${line%$'\r'}"
 }
 
 # sdk_venv: a Python venv with tests/sdk/requirements.txt, cached by the file's hash. Prints its path.

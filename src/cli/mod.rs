@@ -6,6 +6,7 @@ mod vmm;
 mod vmm_ctl;
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,9 @@ enum Command {
     /// Ask a running microVM for its status, or to shut down, stop, pause, resume; `wait` blocks
     /// until it ends and exits with its code.
     VmmCtl(vmm_ctl::VmmCtlArgs),
+    /// Say whether this host's /dev/kvm can boot instances: exit 0 if it can, 2 if it cannot
+    /// (PVM-only or no /dev/kvm; scripts/setup then runs lab mode).
+    HostCheck,
     /// Print the API access key pair (generating it on first use).
     Credentials {
         /// Where hearth keeps its state.
@@ -37,8 +41,20 @@ enum Command {
     },
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// Exit code of `hearth host-check` on a host whose guests cannot boot.
+pub const CANNOT_BOOT_GUESTS: u8 = 2;
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
+        Command::HostCheck => {
+            let kvm = hearth_vmm::kvm_check::detect();
+            println!("{}", kvm.summary());
+            return Ok(if kvm.can_boot_guests() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(CANNOT_BOOT_GUESTS)
+            });
+        }
         Command::Serve(a) => serve::run(a),
         Command::Vmm(a) => vmm::run(a),
         Command::VmmCtl(a) => vmm_ctl::run(a),
@@ -49,4 +65,5 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Ok(())
         }
     }
+    .map(|()| ExitCode::SUCCESS)
 }

@@ -190,6 +190,13 @@ def node():
     return Nodes.get()
 
 
+@pytest.fixture
+def alone():
+    """No shared test host running: for tests that boot an emulated host of their own (two at
+    once would share this machine's two cores)."""
+    Nodes.stop()
+
+
 def pytest_sessionfinish(session):
     Nodes.stop()
 
