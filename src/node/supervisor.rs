@@ -406,11 +406,11 @@ impl Supervisor {
             loop {
                 match network.create_tap(&tap, &bridge).await {
                     Ok(()) => break,
-                    Err(e) if e.contains("busy") && tries < 100 => {
+                    Err(e) if e.is_busy() && tries < 100 => {
                         tries += 1;
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                    Err(e) => return Err(e),
+                    Err(e) => return Err(e.to_string()),
                 }
             }
             self.sync_network().await?;

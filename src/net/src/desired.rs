@@ -10,13 +10,14 @@ use hearth_store::{security_groups, vswitches, Conn};
 
 use crate::metadata::InstanceMetadata;
 use crate::plan::{GroupPlan, NatPlan, NicPlan, Plan, VSwitchPlan};
+use crate::{NetError, Result};
 
 /// Reads the plan on `conn`. Called on the API's write transaction, it sees that transaction's
 /// uncommitted change, so the change can be applied before it is committed (and rolled back if
 /// the host refuses it).
-pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan, String> {
-    fn db(e: impl std::fmt::Display) -> String {
-        format!("reading the network plan: {e}")
+pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan> {
+    fn db(e: impl std::fmt::Display) -> NetError {
+        NetError::Plan(format!("reading the network plan: {e}"))
     }
     let mut plan = Plan {
         nat: NatPlan {
@@ -26,12 +27,12 @@ pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan, Strin
         ..Plan::default()
     };
     for (id, vpc, block) in vswitches::all_for_network(conn).await.map_err(db)? {
-        let cidr = Cidr::parse(&block).map_err(|e| format!("VSwitch {id}: {e}"))?;
+        let cidr = Cidr::parse(&block).map_err(|e| NetError::Plan(format!("VSwitch {id}: {e}")))?;
         plan.vswitches.push(VSwitchPlan::new(&id, &vpc, cidr));
     }
     let mut rules: HashMap<String, Vec<Rule>> = HashMap::new();
     for r in security_groups::all_rules(conn).await.map_err(db)? {
-        let rule = rule_from_record(&r).map_err(|e| e.message)?;
+        let rule = rule_from_record(&r).map_err(|e| NetError::Plan(e.message))?;
         rules.entry(r.security_group_id).or_default().push(rule);
     }
     for (id, inner) in security_groups::all_groups_for_network(conn)
@@ -52,25 +53,32 @@ pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan, Strin
 /// stopped one keeps its address and rules), with their TAP ([`crate::names::tap_name`]), MAC,
 /// private IP, VSwitch, security groups and public IP (AllocatePublicIpAddress), which the
 /// ruleset DNATs to the private IP and uses as the SNAT source of its traffic out.
-pub async fn instance_nics(conn: &mut Conn) -> Result<Vec<NicPlan>, String> {
+pub async fn instance_nics(conn: &mut Conn) -> Result<Vec<NicPlan>> {
     let nics = hearth_store::instances::nics(conn)
         .await
-        .map_err(|e| format!("reading instance NICs: {e}"))?;
+        .map_err(|e| NetError::Plan(format!("reading instance NICs: {e}")))?;
     nics.into_iter()
         .map(|n| {
             Ok(NicPlan {
                 tap: crate::names::tap_name(&n.instance_id, 0),
-                mac: parse_mac(&n.mac)
-                    .ok_or_else(|| format!("instance {}: bad MAC {:?}", n.instance_id, n.mac))?,
+                mac: parse_mac(&n.mac).ok_or_else(|| {
+                    NetError::Plan(format!("instance {}: bad MAC {:?}", n.instance_id, n.mac))
+                })?,
                 ip: n.private_ip.parse().map_err(|_| {
-                    format!("instance {}: bad address {:?}", n.instance_id, n.private_ip)
+                    NetError::Plan(format!(
+                        "instance {}: bad address {:?}",
+                        n.instance_id, n.private_ip
+                    ))
                 })?,
                 public_ip: n
                     .public_ip
                     .as_deref()
                     .map(|p| {
                         p.parse().map_err(|_| {
-                            format!("instance {}: bad public address {p:?}", n.instance_id)
+                            NetError::Plan(format!(
+                                "instance {}: bad public address {p:?}",
+                                n.instance_id
+                            ))
                         })
                     })
                     .transpose()?,
@@ -98,15 +106,18 @@ fn parse_mac(text: &str) -> Option<[u8; 6]> {
 /// settings.
 pub async fn instance_metadata(
     conn: &mut Conn,
-) -> Result<Vec<(String, std::net::Ipv4Addr, InstanceMetadata)>, String> {
+) -> Result<Vec<(String, std::net::Ipv4Addr, InstanceMetadata)>> {
     let records = hearth_store::instances::metadata_records(conn)
         .await
-        .map_err(|e| format!("reading instance metadata: {e}"))?;
+        .map_err(|e| NetError::Plan(format!("reading instance metadata: {e}")))?;
     records
         .into_iter()
         .map(|r| {
             let ip = r.private_ip.parse().map_err(|_| {
-                format!("instance {}: bad address {:?}", r.instance_id, r.private_ip)
+                NetError::Plan(format!(
+                    "instance {}: bad address {:?}",
+                    r.instance_id, r.private_ip
+                ))
             })?;
             Ok((crate::names::bridge_name(&r.vswitch_id), ip, metadata_of(r)))
         })

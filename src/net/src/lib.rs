@@ -12,6 +12,7 @@
 //! then `hearth vmm --tap <tap>`; after the VMM exits for good, `network.delete_tap(&tap)`.
 
 pub mod desired;
+mod error;
 pub mod link;
 pub mod metadata;
 pub mod names;
@@ -20,12 +21,14 @@ pub mod nft;
 pub mod plan;
 pub mod tap;
 
+pub use error::{NetError, Result};
 pub use metadata::{InstanceMetadata, MetadataTable};
 pub use network::{Namespace, Network};
 pub use plan::{GroupPlan, NatPlan, NicPlan, Plan, VSwitchPlan};
 
 /// Writes `/proc/sys/net/<key>` for the calling thread's network namespace.
-pub(crate) fn sysctl(key: &str, value: &str) -> Result<(), String> {
+pub(crate) fn sysctl(key: &str, value: &str) -> Result<()> {
     let path = format!("/proc/sys/net/{key}");
-    std::fs::write(&path, value).map_err(|e| format!("cannot set {path} to {value}: {e}"))
+    std::fs::write(&path, value)
+        .map_err(|e| NetError::io(&format!("cannot set {path} to {value}"), e))
 }

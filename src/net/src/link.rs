@@ -10,12 +10,14 @@ use netlink_packet_route::AddressFamily;
 use netlink_packet_utils::nla::DefaultNla;
 use rtnetlink::Handle;
 
+use crate::{NetError, Result};
+
 const IFLA_PROTINFO: u16 = 12;
 const NLA_F_NESTED: u16 = 0x8000;
 const IFLA_BRPORT_ISOLATED: u16 = 33;
 
-fn err(what: &str, e: rtnetlink::Error) -> String {
-    format!("{what}: {e}")
+fn err(what: &str, e: rtnetlink::Error) -> NetError {
+    NetError::netlink(what, e)
 }
 
 #[derive(Debug, Clone)]
@@ -43,7 +45,7 @@ fn link_of(m: &LinkMessage) -> Link {
 }
 
 /// Every link of the namespace.
-pub async fn all(h: &Handle) -> Result<Vec<Link>, String> {
+pub async fn all(h: &Handle) -> Result<Vec<Link>> {
     let mut out = Vec::new();
     let mut s = h.clone().link().get().execute();
     while let Some(m) = s.try_next().await.map_err(|e| err("listing links", e))? {
@@ -53,7 +55,7 @@ pub async fn all(h: &Handle) -> Result<Vec<Link>, String> {
 }
 
 /// The link called `name`, if any.
-pub async fn by_name(h: &Handle, name: &str) -> Result<Option<Link>, String> {
+pub async fn by_name(h: &Handle, name: &str) -> Result<Option<Link>> {
     let mut s = h.clone().link().get().match_name(name.into()).execute();
     match s.try_next().await {
         Ok(m) => Ok(m.as_ref().map(link_of)),
@@ -66,12 +68,7 @@ pub async fn by_name(h: &Handle, name: &str) -> Result<Option<Link>, String> {
 /// Creates the bridge `name` if missing, brings it up and gives it `gateway/prefix`. Returns
 /// whether it had to be created. The bridge answers ARP for its whole subnet (proxy ARP across
 /// isolated ports), so instances reach each other through the host's IP layer and its firewall.
-pub async fn ensure_bridge(
-    h: &Handle,
-    name: &str,
-    gateway: Ipv4Addr,
-    prefix: u8,
-) -> Result<bool, String> {
+pub async fn ensure_bridge(h: &Handle, name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<bool> {
     let (link, created) = match by_name(h, name).await? {
         Some(l) => (l, false),
         None => {
@@ -83,7 +80,7 @@ pub async fn ensure_bridge(
                 .map_err(|e| err(&format!("creating bridge {name}"), e))?;
             let l = by_name(h, name)
                 .await?
-                .ok_or_else(|| format!("bridge {name} vanished after creation"))?;
+                .ok_or_else(|| NetError::Host(format!("bridge {name} vanished after creation")))?;
             (l, true)
         }
     };
@@ -132,7 +129,7 @@ pub async fn ensure_bridge(
     Ok(created)
 }
 
-pub async fn delete(h: &Handle, link: &Link) -> Result<(), String> {
+pub async fn delete(h: &Handle, link: &Link) -> Result<()> {
     h.clone()
         .link()
         .del(link.index)
@@ -143,7 +140,7 @@ pub async fn delete(h: &Handle, link: &Link) -> Result<(), String> {
 
 /// Puts `port` on `bridge` as an isolated port (ports of one bridge cannot talk to each other
 /// directly; only through the bridge's own IP interface) and brings it up.
-pub async fn attach(h: &Handle, port: &Link, bridge: &Link) -> Result<(), String> {
+pub async fn attach(h: &Handle, port: &Link, bridge: &Link) -> Result<()> {
     if port.controller != Some(bridge.index) {
         h.link()
             .set(port.index)

@@ -10,7 +10,7 @@ use std::sync::{mpsc, Arc, RwLock};
 use tokio::sync::oneshot;
 
 use crate::plan::Plan;
-use crate::{link, metadata, names, nft, tap};
+use crate::{link, metadata, names, nft, tap, NetError, Result};
 
 /// Metadata-service marks to bridge names, as of the last applied plan.
 type Marks = Arc<RwLock<HashMap<u32, String>>>;
@@ -29,7 +29,7 @@ pub enum Namespace {
 
 impl std::str::FromStr for Namespace {
     type Err = String;
-    fn from_str(s: &str) -> Result<Namespace, String> {
+    fn from_str(s: &str) -> std::result::Result<Namespace, String> {
         match s {
             "host" | "" => Ok(Namespace::Current),
             "private" => Ok(Namespace::Private),
@@ -57,15 +57,15 @@ struct Worker {
     marks: Marks,
 }
 
-fn enter(namespace: &Namespace) -> Result<(), String> {
+fn enter(namespace: &Namespace) -> Result<()> {
     match namespace {
         Namespace::Current => Ok(()),
         Namespace::Private => {
             // SAFETY: unshare with CLONE_NEWNET only changes this thread's network namespace.
             if unsafe { libc::unshare(libc::CLONE_NEWNET) } != 0 {
-                return Err(format!(
-                    "cannot create a private network namespace: {}",
-                    std::io::Error::last_os_error()
+                return Err(NetError::io(
+                    "cannot create a private network namespace",
+                    std::io::Error::last_os_error(),
                 ));
             }
             // The new namespace's loopback starts down.
@@ -73,14 +73,14 @@ fn enter(namespace: &Namespace) -> Result<(), String> {
         }
         Namespace::Path(p) => {
             use std::os::fd::AsRawFd;
-            let f = std::fs::File::open(p)
-                .map_err(|e| format!("cannot open network namespace {}: {e}", p.display()))?;
+            let f = std::fs::File::open(p).map_err(|e| {
+                NetError::io(&format!("cannot open network namespace {}", p.display()), e)
+            })?;
             // SAFETY: setns on a namespace fd we own; affects this thread only.
             if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                return Err(format!(
-                    "cannot enter network namespace {}: {}",
-                    p.display(),
-                    std::io::Error::last_os_error()
+                return Err(NetError::io(
+                    &format!("cannot enter network namespace {}", p.display()),
+                    std::io::Error::last_os_error(),
                 ));
             }
             Ok(())
@@ -90,11 +90,11 @@ fn enter(namespace: &Namespace) -> Result<(), String> {
 
 impl Network {
     /// Starts the worker in `namespace`.
-    pub fn start(namespace: Namespace) -> Result<Network, String> {
+    pub fn start(namespace: Namespace) -> Result<Network> {
         let (jobs, rx) = mpsc::channel::<Job>();
         let marks = Marks::default();
         let worker_marks = marks.clone();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<PathBuf, String>>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<PathBuf>>();
         std::thread::Builder::new()
             .name("hearth-net".into())
             .spawn(move || {
@@ -103,20 +103,20 @@ impl Network {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| NetError::io("cannot start the network runtime", e))?;
                     // The socket belongs to the namespace of the thread that opens it: this one.
                     let handle = runtime.block_on(async {
                         let (conn, handle, _) = rtnetlink::new_connection()
-                            .map_err(|e| format!("cannot open a netlink socket: {e}"))?;
+                            .map_err(|e| NetError::io("cannot open a netlink socket", e))?;
                         tokio::spawn(conn);
-                        Ok::<_, String>(handle)
+                        Ok::<_, NetError>(handle)
                     })?;
                     if namespace == Namespace::Private {
                         let lo = runtime.block_on(link::by_name(&handle, "lo"))?;
                         if let Some(lo) = lo {
                             runtime
                                 .block_on(handle.link().set(lo.index).up().execute())
-                                .map_err(|e| e.to_string())?;
+                                .map_err(|e| NetError::netlink("bringing lo up", e))?;
                         }
                     }
                     // SAFETY: gettid has no preconditions.
@@ -146,10 +146,8 @@ impl Network {
                     job(&mut worker);
                 }
             })
-            .map_err(|e| format!("cannot start the network thread: {e}"))?;
-        let namespace_path = ready_rx
-            .recv()
-            .map_err(|_| "the network thread died while starting".to_string())??;
+            .map_err(|e| NetError::io("cannot start the network thread", e))?;
+        let namespace_path = ready_rx.recv().map_err(|_| NetError::Stopped)??;
         Ok(Network {
             jobs,
             namespace_path,
@@ -166,42 +164,43 @@ impl Network {
     async fn run<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Worker) -> R + Send + 'static,
-    ) -> Result<R, String> {
+    ) -> Result<R> {
         let (tx, rx) = oneshot::channel();
         self.jobs
             .send(Box::new(move |w| {
                 let _ = tx.send(f(w));
             }))
-            .map_err(|_| "the network thread has stopped".to_string())?;
-        rx.await
-            .map_err(|_| "the network thread has stopped".to_string())
+            .map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
     }
 
     /// Makes the host match `plan`: bridges exist, are up and hold their gateway, known TAPs are
     /// on their bridges, the nftables ruleset is the plan's, and hearth bridges not in the plan
     /// are gone. If the ruleset cannot be applied, the previous one stays in force and bridges
     /// this call created are removed again.
-    pub async fn apply(&self, plan: Plan) -> Result<(), String> {
+    pub async fn apply(&self, plan: Plan) -> Result<()> {
         self.run(move |w| w.apply(&plan)).await?
     }
 
     /// Creates the persistent TAP `name` and puts it on `bridge` (which must exist: apply the
     /// plan with the NIC's VSwitch first).
-    pub async fn create_tap(&self, name: &str, bridge: &str) -> Result<(), String> {
+    pub async fn create_tap(&self, name: &str, bridge: &str) -> Result<()> {
         let (name, bridge) = (name.to_string(), bridge.to_string());
         self.run(move |w| w.create_tap(&name, &bridge)).await?
     }
 
     /// Deletes the TAP `name` (no error if it does not exist).
-    pub async fn delete_tap(&self, name: &str) -> Result<(), String> {
+    pub async fn delete_tap(&self, name: &str) -> Result<()> {
         let name = name.to_string();
-        self.run(move |_| tap::delete(&name).map_err(|e| format!("deleting TAP {name}: {e}")))
-            .await?
+        self.run(move |_| {
+            tap::delete(&name).map_err(|e| NetError::io(&format!("deleting TAP {name}"), e))
+        })
+        .await?
     }
 
     /// Removes everything hearth made: its bridges and both tables (TAPs stay; their owners
     /// delete them).
-    pub async fn remove_all(&self) -> Result<(), String> {
+    pub async fn remove_all(&self) -> Result<()> {
         self.run(|w| w.remove_all()).await?
     }
 
@@ -210,20 +209,24 @@ impl Network {
     pub async fn serve_metadata(
         &self,
         table: metadata::MetadataTable,
-    ) -> Result<tokio::task::JoinHandle<()>, String> {
+    ) -> Result<tokio::task::JoinHandle<()>> {
         let listener = self
             .run(|_| {
                 // Accepted sockets carry their SYN's mark: how the service knows the bridge.
                 crate::sysctl("ipv4/tcp_fwmark_accept", "1")?;
                 metadata::listener().map_err(|e| {
-                    format!(
-                        "cannot listen on {}:80 for the metadata service: {e}",
-                        nft::METADATA_ADDRESS
+                    NetError::io(
+                        &format!(
+                            "cannot listen on {}:80 for the metadata service",
+                            nft::METADATA_ADDRESS
+                        ),
+                        e,
                     )
                 })
             })
             .await??;
-        let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| NetError::io("cannot serve the metadata service", e))?;
         Ok(tokio::spawn(metadata::serve(
             listener,
             table,
@@ -235,13 +238,13 @@ impl Network {
     pub async fn run_inside<R: Send + 'static>(
         &self,
         f: impl FnOnce() -> R + Send + 'static,
-    ) -> Result<R, String> {
+    ) -> Result<R> {
         self.run(move |_| f()).await
     }
 }
 
 impl Worker {
-    fn apply(&mut self, plan: &Plan) -> Result<(), String> {
+    fn apply(&mut self, plan: &Plan) -> Result<()> {
         let script = nft::render(plan)?;
         crate::sysctl("ipv4/ip_forward", "1")?;
         let h = self.handle.clone();
@@ -263,13 +266,13 @@ impl Worker {
                 };
                 // A TAP the supervisor has not made yet is attached when it is created.
                 if let Some(port) = link::by_name(&h, &nic.tap).await? {
-                    let bridge = link::by_name(&h, &bridge.bridge)
-                        .await?
-                        .ok_or_else(|| format!("bridge {} is missing", bridge.bridge))?;
+                    let bridge = link::by_name(&h, &bridge.bridge).await?.ok_or_else(|| {
+                        NetError::Host(format!("bridge {} is missing", bridge.bridge))
+                    })?;
                     link::attach(&h, &port, &bridge).await?;
                 }
             }
-            Ok::<_, String>(())
+            Ok::<_, NetError>(())
         });
         let result = result.and_then(|()| nft::apply_script(&script));
         if let Err(e) = result {
@@ -301,17 +304,17 @@ impl Worker {
         })
     }
 
-    fn create_tap(&mut self, name: &str, bridge: &str) -> Result<(), String> {
+    fn create_tap(&mut self, name: &str, bridge: &str) -> Result<()> {
         let h = self.handle.clone();
         let bridge_link = self
             .runtime
             .block_on(link::by_name(&h, bridge))?
-            .ok_or_else(|| format!("bridge {bridge} does not exist"))?;
-        tap::create(name).map_err(|e| format!("creating TAP {name}: {e}"))?;
+            .ok_or_else(|| NetError::Plan(format!("bridge {bridge} does not exist")))?;
+        tap::create(name).map_err(|e| NetError::io(&format!("creating TAP {name}"), e))?;
         let attached = self.runtime.block_on(async {
             let port = link::by_name(&h, name)
                 .await?
-                .ok_or_else(|| format!("TAP {name} vanished after creation"))?;
+                .ok_or_else(|| NetError::Host(format!("TAP {name} vanished after creation")))?;
             link::attach(&h, &port, &bridge_link).await
         });
         if attached.is_err() {
@@ -320,7 +323,7 @@ impl Worker {
         attached
     }
 
-    fn remove_all(&mut self) -> Result<(), String> {
+    fn remove_all(&mut self) -> Result<()> {
         nft::apply_script(&nft::remove_script())?;
         let h = self.handle.clone();
         self.runtime.block_on(async {

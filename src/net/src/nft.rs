@@ -29,6 +29,8 @@ use std::io::Write as _;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
+use crate::NetError;
+
 use hearth_cloud::security_group::{Direction, Peer, Policy, PortRange, Protocol, Rule};
 
 use crate::names::{BRIDGE_PREFIX, TAP_PREFIX};
@@ -127,8 +129,13 @@ fn elements(items: &[String]) -> String {
     }
 }
 
-/// The nft script that replaces both hearth tables with the plan's ruleset.
-pub fn render(plan: &Plan) -> Result<String, String> {
+/// The nft script that replaces both hearth tables with the plan's ruleset; a plan it cannot
+/// express safely (bad names, addresses outside their VSwitch, duplicates) is refused.
+pub fn render(plan: &Plan) -> crate::Result<String> {
+    ruleset(plan).map_err(NetError::Plan)
+}
+
+fn ruleset(plan: &Plan) -> Result<String, String> {
     let vswitches: BTreeMap<&str, &crate::plan::VSwitchPlan> = plan
         .vswitches
         .iter()
@@ -446,29 +453,33 @@ pub fn render(plan: &Plan) -> Result<String, String> {
 
 /// Runs an nft script as one transaction (`nft -f -`). On failure nothing of the script is in
 /// force and the error carries nft's message.
-pub fn apply_script(script: &str) -> Result<(), String> {
+pub fn apply_script(script: &str) -> crate::Result<()> {
     let mut child = Command::new("nft")
         .args(["-f", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot run nft (is the nftables package installed?): {e}"))?;
+        .map_err(|e| {
+            NetError::Nft(format!(
+                "cannot run nft (is the nftables package installed?): {e}"
+            ))
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin
             .write_all(script.as_bytes())
-            .map_err(|e| format!("cannot write to nft: {e}"))?;
+            .map_err(|e| NetError::Nft(format!("cannot write to nft: {e}")))?;
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| format!("nft failed: {e}"))?;
+        .map_err(|e| NetError::Nft(format!("nft failed: {e}")))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
+        Err(NetError::Nft(format!(
             "nft refused the ruleset: {}",
             String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        )))
     }
 }
 
@@ -570,18 +581,18 @@ mod tests {
     fn bad_plans_are_refused_before_nft() {
         let mut p = plan();
         p.nics[0].ip = "10.9.9.9".parse().unwrap();
-        assert!(render(&p).unwrap_err().contains("outside"));
+        assert!(render(&p).unwrap_err().to_string().contains("outside"));
         let mut p = plan();
         p.nics[0].tap = "eth0".into();
-        assert!(render(&p).unwrap_err().contains("prefix"));
+        assert!(render(&p).unwrap_err().to_string().contains("prefix"));
         let mut p = plan();
         p.nics[0].tap = "htap\"; flush ruleset".into();
         assert!(render(&p).is_err());
         let mut p = plan();
         p.nics[0].groups.push("sg-gone".into());
-        assert!(render(&p).unwrap_err().contains("sg-gone"));
+        assert!(render(&p).unwrap_err().to_string().contains("sg-gone"));
         let mut p = plan();
         p.nics.push(p.nics[0].clone());
-        assert!(render(&p).unwrap_err().contains("10.0.0.5"));
+        assert!(render(&p).unwrap_err().to_string().contains("10.0.0.5"));
     }
 }

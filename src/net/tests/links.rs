@@ -137,5 +137,6 @@ fn taps_are_created_attached_and_deleted() {
                 .create_tap(&names::tap_name("i-x", 0), "hbrmissing"),
         )
         .unwrap_err();
-    assert!(err.contains("hbrmissing"), "{err}");
+    assert!(matches!(err, hearth_net::NetError::Plan(_)), "{err:?}");
+    assert!(err.to_string().contains("hbrmissing"), "{err}");
 }

@@ -202,7 +202,7 @@ impl Host {
 
     /// Applies `plan`, then waits until the NICs' ports forward (the kernel enables a new
     /// bridge port only after its carrier event, up to a second later).
-    pub fn apply(&self, plan: &Plan) -> Result<(), String> {
+    pub fn apply(&self, plan: &Plan) -> hearth_net::Result<()> {
         self.rt.block_on(self.net.apply(plan.clone()))?;
         let deadline = Instant::now() + Duration::from_secs(3);
         for nic in &plan.nics {
