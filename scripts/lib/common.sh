@@ -16,11 +16,21 @@ ensure_packages() {
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     [ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]} (run as root or: apt-get install ${missing[*]})"
-    log "installing missing packages: ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 ||
-        die "apt-get update failed; cannot install ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
-        die "could not install: ${missing[*]}"
+    # One install at a time: tests run scripts in parallel, and a second apt-get fails on the
+    # lock the first holds. Whoever waited checks again what is still missing.
+    (
+        flock 9
+        local still=()
+        for p in "${missing[@]}"; do
+            dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || still+=("$p")
+        done
+        [ ${#still[@]} -eq 0 ] && exit 0
+        log "installing missing packages: ${still[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 ||
+            die "apt-get update failed; cannot install ${still[*]}"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${still[@]}" >&2 ||
+            die "could not install: ${still[*]}"
+    ) 9>/tmp/hearth-packages.lock || exit 1
 }
 
 # pkg_version PKG: installed Debian version, part of cache keys.
