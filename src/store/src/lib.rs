@@ -12,6 +12,7 @@ pub mod key_pairs;
 pub mod public_ips;
 mod query;
 pub mod security_groups;
+pub mod state;
 pub mod tags;
 pub mod tokens;
 pub mod vpcs;
@@ -19,5 +20,6 @@ pub mod vswitches;
 
 pub use backend::{Backend, Store, WriteTx};
 pub use sqlx::AnyConnection as Conn;
+pub use state::{Intent, Status};
 
 pub type Result<T> = std::result::Result<T, sqlx::Error>;
