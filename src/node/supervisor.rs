@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hearth_cloud::instances::{self, files, STATUS_RUNNING, STATUS_STOPPED};
+use hearth_cloud::instances::{self, files, Intent, Status};
 use hearth_cloud::{disk_performance, internet_bandwidth, Cloud};
 use hearth_net::{names, Network};
 use hearth_store::disks as disk_store;
@@ -61,7 +61,7 @@ struct Watched {
     phase: Phase,
     after_exit: AfterExit,
     /// The intent already acted on, so a rescan does not send it twice.
-    handled: Option<String>,
+    handled: Option<Intent>,
 }
 
 /// Where an instance's VMM keeps its files.
@@ -121,18 +121,18 @@ impl Supervisor {
         let mut conn = self.cloud.store.pool().acquire().await?;
         let up = instance_store::not_stopped(&mut conn).await?;
         drop(conn);
-        for (id, status, intent) in up {
+        for instance_store::State { id, status, intent } in up {
             let paths = Paths::of(&self.cloud.data_dir, &id);
             let alive = vmm_process::request(&paths.socket, "status")
                 .await
                 .is_ok_and(|s| s["state"] != "exited");
             if alive {
                 tracing::info!(instance = %id, "adopted its running VMM");
-                if status != STATUS_RUNNING && intent.as_deref() == Some("start") {
-                    instances::settle(&self.cloud, &id, STATUS_RUNNING, Some("start")).await?;
+                if status != Status::Running && intent == Some(Intent::Start) {
+                    instances::settle(&self.cloud, &id, Status::Running, intent).await?;
                 }
                 self.watch(&id);
-            } else if intent.as_deref() != Some("start") {
+            } else if intent != Some(Intent::Start) {
                 note(&paths.console, "the VMM was gone when hearth restarted");
                 self.set_phase(&id, Phase::Exiting, AfterExit::Settle);
                 self.after_exit(&id, AfterExit::Settle, None, intent).await;
@@ -153,48 +153,47 @@ impl Supervisor {
                 tracing::warn!(instance = %id, error = %e.message, "cannot release");
             }
         }
-        for (id, _status, intent) in instances::pending_intents(&self.cloud).await? {
+        for pending in instances::pending_intents(&self.cloud).await? {
+            let (id, Some(intent)) = (pending.id, pending.intent) else {
+                continue;
+            };
             let (phase, handled) = match self.lock().get(&id) {
-                Some(w) => (Some(w.phase), w.handled.clone()),
+                Some(w) => (Some(w.phase), w.handled),
                 None => (None, None),
             };
             match phase {
                 // Another task owns it right now; it settles or hands back to a rescan.
                 Some(Phase::Launching | Phase::Exiting) => continue,
-                Some(Phase::Running) if handled.as_deref() == Some(intent.as_str()) => continue,
+                Some(Phase::Running) if handled == Some(intent) => continue,
                 _ => {}
             }
             let paths = Paths::of(&self.cloud.data_dir, &id);
             let live = phase == Some(Phase::Running);
-            match (intent.as_str(), live) {
-                ("start" | "reboot" | "force_reboot", false) => {
-                    self.launch(&id, Some(&intent)).await
+            match (intent, live) {
+                (Intent::Start | Intent::Reboot | Intent::ForceReboot, false) => {
+                    self.launch(&id, Some(intent)).await
                 }
-                ("start", true) => {
-                    instances::settle(&self.cloud, &id, STATUS_RUNNING, Some("start")).await?;
+                (Intent::Start, true) => {
+                    instances::settle(&self.cloud, &id, Status::Running, Some(intent)).await?;
                 }
-                ("stop" | "force_stop" | "reboot" | "force_reboot" | "delete", true) => {
-                    let after = match intent.as_str() {
-                        "reboot" | "force_reboot" => AfterExit::Restart,
-                        "delete" => AfterExit::Delete,
+                (_, true) => {
+                    let after = match intent {
+                        Intent::Reboot | Intent::ForceReboot => AfterExit::Restart,
+                        Intent::Delete => AfterExit::Delete,
                         _ => AfterExit::Settle,
                     };
-                    let graceful = intent == "stop" || intent == "reboot";
                     if let Some(w) = self.lock().get_mut(&id) {
                         w.after_exit = after;
-                        w.handled = Some(intent.clone());
+                        w.handled = Some(intent);
                     }
-                    self.ask_to_end(&id, &paths.socket, graceful);
+                    self.ask_to_end(&id, &paths.socket, intent.is_graceful());
                 }
-                ("delete", false) => {
+                (Intent::Delete, false) => {
                     instances::finish_delete(&self.cloud, &id).await?;
                     let _ = self.sync_network().await;
                 }
                 (_, false) => {
-                    instances::settle(&self.cloud, &id, STATUS_STOPPED, Some(&intent)).await?;
-                }
-                (other, true) => {
-                    tracing::warn!(instance = %id, intent = other, "unknown intent ignored")
+                    instances::settle(&self.cloud, &id, Status::Stopped, Some(intent)).await?;
                 }
             }
         }
@@ -233,7 +232,7 @@ impl Supervisor {
             let (after, handled) = match me.lock().get_mut(&id) {
                 Some(w) => {
                     w.phase = Phase::Exiting;
-                    (w.after_exit, w.handled.clone())
+                    (w.after_exit, w.handled)
                 }
                 None => (AfterExit::Settle, None),
             };
@@ -257,12 +256,12 @@ impl Supervisor {
         id: &str,
         after: AfterExit,
         code: Option<i64>,
-        handled: Option<String>,
+        handled: Option<Intent>,
     ) {
         self.remove_tap(id).await;
         let done = match after {
             AfterExit::Restart => {
-                self.launch(id, handled.as_deref()).await;
+                self.launch(id, handled).await;
                 Ok(())
             }
             AfterExit::Delete => self.delete(id).await,
@@ -274,11 +273,11 @@ impl Supervisor {
                 if rebooted && wanted.is_none() {
                     self.launch(id, None).await;
                     Ok(())
-                } else if wanted.as_deref() == Some("delete") {
+                } else if wanted == Some(Intent::Delete) {
                     self.delete(id).await
                 } else {
                     self.forget(id, Phase::Exiting);
-                    instances::settle(&self.cloud, id, STATUS_STOPPED, handled.as_deref())
+                    instances::settle(&self.cloud, id, Status::Stopped, handled)
                         .await
                         .map(|_| ())
                 }
@@ -305,7 +304,7 @@ impl Supervisor {
         }
     }
 
-    async fn intent_of(&self, id: &str) -> Option<String> {
+    async fn intent_of(&self, id: &str) -> Option<Intent> {
         let mut conn = self.cloud.store.pool().acquire().await.ok()?;
         instance_store::get(&mut conn, id).await.ok()??.intent
     }
@@ -339,12 +338,13 @@ impl Supervisor {
     /// Starts the instance's VMM and settles it Running (clearing `acted_on`, the intent that
     /// asked for it) once the VMM runs the guest; a launch that fails ends Stopped with the reason
     /// in its console output.
-    async fn launch(self: &Arc<Self>, id: &str, acted_on: Option<&str>) {
+    async fn launch(self: &Arc<Self>, id: &str, acted_on: Option<Intent>) {
         self.set_phase(id, Phase::Launching, AfterExit::Settle);
         let paths = Paths::of(&self.cloud.data_dir, id);
         match self.try_launch(id, &paths).await {
             Ok(()) => {
-                if let Err(e) = instances::settle(&self.cloud, id, STATUS_RUNNING, acted_on).await {
+                if let Err(e) = instances::settle(&self.cloud, id, Status::Running, acted_on).await
+                {
                     tracing::error!(instance = %id, error = %e.message, "cannot record Running");
                 }
                 // A Stop that came in meanwhile is still recorded; the next pass acts on it.
@@ -362,11 +362,11 @@ impl Supervisor {
                 // carried out, a stop is done (the VM is not running). Any other new intent is
                 // left for the next pass.
                 let intent = self.intent_of(id).await;
-                let settled = match intent.as_deref() {
-                    Some("delete") => self.delete(id).await,
+                let settled = match intent {
+                    Some(Intent::Delete) => self.delete(id).await,
                     other => {
                         let done = match other {
-                            Some("stop" | "force_stop") => other,
+                            Some(Intent::Stop | Intent::ForceStop) => other,
                             _ => acted_on,
                         };
                         instances::settle_launch_failed(&self.cloud, id, done)

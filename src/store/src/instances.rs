@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::query::{next_seq, rows_in, total_from_page, Where};
+use crate::state::{decode, Intent, Status};
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -31,8 +32,8 @@ pub struct Instance {
     pub key_pair_name: String,
     pub password_hash: String,
     pub user_data: String,
-    pub status: String,
-    pub intent: Option<String>,
+    pub status: Status,
+    pub intent: Option<Intent>,
     pub stopped_mode: String,
     pub deletion_protection: bool,
     pub auto_release_time: String,
@@ -84,8 +85,11 @@ fn from_row(r: &AnyRow) -> crate::Result<Instance> {
         key_pair_name: r.try_get(15)?,
         password_hash: r.try_get(16)?,
         user_data: r.try_get(17)?,
-        status: r.try_get(18)?,
-        intent: r.try_get(19)?,
+        status: decode("status", &r.try_get::<String, _>(18)?)?,
+        intent: r
+            .try_get::<Option<String>, _>(19)?
+            .map(|t| decode("intent", &t))
+            .transpose()?,
         stopped_mode: r.try_get(20)?,
         deletion_protection: r.try_get::<i64, _>(21)? != 0,
         auto_release_time: r.try_get(22)?,
@@ -143,8 +147,8 @@ pub async fn insert(conn: &mut Conn, i: &Instance, groups: &[String]) -> crate::
         .bind(&i.key_pair_name)
         .bind(&i.password_hash)
         .bind(&i.user_data)
-        .bind(&i.status)
-        .bind(i.intent.as_deref())
+        .bind(i.status.as_str())
+        .bind(i.intent.map(Intent::as_str))
         .bind(&i.stopped_mode)
         .bind(i.deletion_protection as i64)
         .bind(&i.auto_release_time)
@@ -302,25 +306,35 @@ pub async fn mac_in_use(conn: &mut Conn, mac: &str) -> crate::Result<bool> {
         .is_some())
 }
 
-/// (vCPUs, MiB) of every instance whose status is not Stopped: what the host must hold.
-pub async fn usage(conn: &mut Conn) -> crate::Result<(i64, i64)> {
-    let row = sqlx::query("SELECT CAST(COALESCE(SUM(vcpus), 0) AS BIGINT), CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) FROM instances WHERE status <> 'Stopped'")
+/// An amount of vCPUs and guest memory: what a host offers, what instances hold, what one needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Resources {
+    pub vcpus: i64,
+    pub memory_mib: i64,
+}
+
+/// The vCPUs and MiB of every instance whose status is not Stopped: what the host must hold.
+pub async fn usage(conn: &mut Conn) -> crate::Result<Resources> {
+    let row = sqlx::query("SELECT CAST(COALESCE(SUM(vcpus), 0) AS BIGINT) AS vcpus, CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) AS memory_mib FROM instances WHERE status <> 'Stopped'")
         .fetch_one(&mut *conn)
         .await?;
-    Ok((row.try_get(0)?, row.try_get(1)?))
+    Ok(Resources {
+        vcpus: row.try_get("vcpus")?,
+        memory_mib: row.try_get("memory_mib")?,
+    })
 }
 
 /// Sets status and intent together (the supervisor contract).
 pub async fn set_state(
     conn: &mut Conn,
     id: &str,
-    status: &str,
-    intent: Option<&str>,
+    status: Status,
+    intent: Option<Intent>,
 ) -> crate::Result<()> {
     sqlx::query("UPDATE instances SET status = $2, intent = $3 WHERE id = $1")
         .bind(id)
-        .bind(status)
-        .bind(intent)
+        .bind(status.as_str())
+        .bind(intent.map(Intent::as_str))
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -333,16 +347,16 @@ pub async fn set_state(
 pub async fn settle(
     conn: &mut Conn,
     id: &str,
-    status: &str,
+    status: Status,
     start_time: Option<&str>,
-    acted_on: Option<&str>,
+    acted_on: Option<Intent>,
 ) -> crate::Result<bool> {
     // Reaching Running ends a failed launch.
     let done = sqlx::query("UPDATE instances SET status = $2, intent = NULL, start_time = COALESCE($3, start_time), launch_failed = CASE WHEN $2 = 'Running' THEN 0 ELSE launch_failed END WHERE id = $1 AND COALESCE(intent, '') = COALESCE($4, '')")
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .bind(start_time)
-        .bind(acted_on)
+        .bind(acted_on.map(Intent::as_str))
         .execute(&mut *conn)
         .await?;
     Ok(done.rows_affected() > 0)
@@ -549,16 +563,33 @@ pub async fn list(
     Ok((total, page))
 }
 
-/// Instances with an intent, for the supervisor: (ID, status, intent).
-pub async fn with_intent(conn: &mut Conn) -> crate::Result<Vec<(String, String, String)>> {
+/// An instance's ID with its status and intent: what the supervisor works from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub id: String,
+    pub status: Status,
+    pub intent: Option<Intent>,
+}
+
+fn state_from_row(r: &AnyRow) -> crate::Result<State> {
+    Ok(State {
+        id: r.try_get("id")?,
+        status: decode("status", &r.try_get::<String, _>("status")?)?,
+        intent: r
+            .try_get::<Option<String>, _>("intent")?
+            .map(|t| decode("intent", &t))
+            .transpose()?,
+    })
+}
+
+/// Instances with an intent, for the supervisor, in creation order.
+pub async fn with_intent(conn: &mut Conn) -> crate::Result<Vec<State>> {
     let rows = sqlx::query(
         "SELECT id, status, intent FROM instances WHERE intent IS NOT NULL ORDER BY seq",
     )
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .collect()
+    rows.iter().map(state_from_row).collect()
 }
 
 /// IDs of instances whose AutoReleaseTime is at or before `now` (both `YYYY-MM-DDTHH:MM:SSZ`, so
@@ -571,17 +602,14 @@ pub async fn due_for_release(conn: &mut Conn, now: &str) -> crate::Result<Vec<St
     rows.iter().map(|r| r.try_get(0)).collect()
 }
 
-/// (ID, status, intent) of every instance that is not Stopped: what a restarted supervisor
-/// must find a VMM for.
-pub async fn not_stopped(conn: &mut Conn) -> crate::Result<Vec<(String, String, Option<String>)>> {
+/// Every instance that is not Stopped: what a restarted supervisor must find a VMM for.
+pub async fn not_stopped(conn: &mut Conn) -> crate::Result<Vec<State>> {
     let rows = sqlx::query(
         "SELECT id, status, intent FROM instances WHERE status <> 'Stopped' ORDER BY seq",
     )
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .collect()
+    rows.iter().map(state_from_row).collect()
 }
 
 /// One instance NIC as the host network needs it.

@@ -7,9 +7,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// An ECS instance status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An ECS instance status. A new record is Pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Status {
+    #[default]
     Pending,
     Starting,
     Running,
@@ -27,7 +28,7 @@ impl Status {
         Status::Stopped,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Status::Pending => "Pending",
             Status::Starting => "Starting",
@@ -59,7 +60,7 @@ impl Intent {
         Intent::Delete,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Intent::Start => "start",
             Intent::Stop => "stop",

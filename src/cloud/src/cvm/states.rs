@@ -3,9 +3,7 @@
 //! else STOPPED; Stopping is REBOOTING when a reboot is pending, TERMINATING when a delete is,
 //! else STOPPING. SHUTDOWN (a prepaid instance past its term) never happens here.
 
-use crate::instances::{
-    STATUS_PENDING, STATUS_RUNNING, STATUS_STARTING, STATUS_STOPPED, STATUS_STOPPING,
-};
+use crate::instances::{Intent, Status};
 use hearth_store::instances::Instance;
 
 /// Every CVM state, for validating `instance-state` filters.
@@ -23,15 +21,15 @@ pub const STATES: &[&str] = &[
 
 /// The CVM state of an instance record.
 pub fn of(i: &Instance) -> &'static str {
-    match (i.status.as_str(), i.intent.as_deref()) {
-        (STATUS_PENDING, _) => "PENDING",
-        (STATUS_STARTING, _) => "STARTING",
-        (STATUS_RUNNING, _) => "RUNNING",
-        (STATUS_STOPPED, _) if i.launch_failed => "LAUNCH_FAILED",
-        (STATUS_STOPPED, _) => "STOPPED",
-        (STATUS_STOPPING, Some("reboot" | "force_reboot")) => "REBOOTING",
-        (STATUS_STOPPING, Some("delete")) => "TERMINATING",
-        _ => "STOPPING",
+    match (i.status, i.intent) {
+        (Status::Pending, _) => "PENDING",
+        (Status::Starting, _) => "STARTING",
+        (Status::Running, _) => "RUNNING",
+        (Status::Stopped, _) if i.launch_failed => "LAUNCH_FAILED",
+        (Status::Stopped, _) => "STOPPED",
+        (Status::Stopping, Some(Intent::Reboot | Intent::ForceReboot)) => "REBOOTING",
+        (Status::Stopping, Some(Intent::Delete)) => "TERMINATING",
+        (Status::Stopping, _) => "STOPPING",
     }
 }
 
@@ -46,22 +44,30 @@ pub struct Condition {
 
 /// The condition for a CVM state filter; `None` for SHUTDOWN, which matches nothing.
 pub fn condition(state: &str) -> Option<Condition> {
-    let on = |status, intents: Option<&[&str]>, launch_failed| {
+    let on = |status: Status, intents: Option<&[&str]>, launch_failed| {
         Some(Condition {
-            status,
+            status: status.as_str(),
             intents: intents.map(|l| l.iter().map(|s| s.to_string()).collect()),
             launch_failed,
         })
     };
     match state {
-        "PENDING" => on(STATUS_PENDING, None, None),
-        "STARTING" => on(STATUS_STARTING, None, None),
-        "RUNNING" => on(STATUS_RUNNING, None, None),
-        "STOPPED" => on(STATUS_STOPPED, None, Some(false)),
-        "LAUNCH_FAILED" => on(STATUS_STOPPED, None, Some(true)),
-        "STOPPING" => on(STATUS_STOPPING, Some(&["", "stop", "force_stop"]), None),
-        "REBOOTING" => on(STATUS_STOPPING, Some(&["reboot", "force_reboot"]), None),
-        "TERMINATING" => on(STATUS_STOPPING, Some(&["delete"]), None),
+        "PENDING" => on(Status::Pending, None, None),
+        "STARTING" => on(Status::Starting, None, None),
+        "RUNNING" => on(Status::Running, None, None),
+        "STOPPED" => on(Status::Stopped, None, Some(false)),
+        "LAUNCH_FAILED" => on(Status::Stopped, None, Some(true)),
+        "STOPPING" => on(
+            Status::Stopping,
+            Some(&["", Intent::Stop.as_str(), Intent::ForceStop.as_str()]),
+            None,
+        ),
+        "REBOOTING" => on(
+            Status::Stopping,
+            Some(&[Intent::Reboot.as_str(), Intent::ForceReboot.as_str()]),
+            None,
+        ),
+        "TERMINATING" => on(Status::Stopping, Some(&[Intent::Delete.as_str()]), None),
         _ => None,
     }
 }
@@ -86,8 +92,8 @@ mod tests {
 
     fn record(status: &str, intent: Option<&str>, launch_failed: bool) -> Instance {
         Instance {
-            status: status.to_string(),
-            intent: intent.map(str::to_string),
+            status: status.parse().unwrap(),
+            intent: intent.map(|t| t.parse().unwrap()),
             launch_failed,
             ..Instance::default()
         }

@@ -98,7 +98,7 @@ async fn state(c: &Cloud, id: &str) -> Option<(String, Option<String>)> {
     store::get(&mut conn, id)
         .await
         .unwrap()
-        .map(|i| (i.status, i.intent))
+        .map(|i| (i.status.to_string(), i.intent.map(|t| t.to_string())))
 }
 
 #[tokio::test]
@@ -143,8 +143,10 @@ async fn supervisor_contract() {
         .unwrap_err();
     assert_eq!(err.code, "IncorrectInstanceStatus");
     // A settle for an intent that is not the current one changes nothing.
-    assert!(!settle(&c, &id, STATUS_RUNNING, Some("stop")).await.unwrap());
-    assert!(settle(&c, &id, STATUS_RUNNING, Some("start"))
+    assert!(!settle(&c, &id, Status::Running, Some(Intent::Stop))
+        .await
+        .unwrap());
+    assert!(settle(&c, &id, Status::Running, Some(Intent::Start))
         .await
         .unwrap());
     assert_eq!(state(&c, &id).await, Some(("Running".into(), None)));
@@ -168,7 +170,7 @@ async fn supervisor_contract() {
         state(&c, &id).await.unwrap().1.as_deref(),
         Some("force_reboot")
     );
-    assert!(settle(&c, &id, STATUS_RUNNING, Some("force_reboot"))
+    assert!(settle(&c, &id, Status::Running, Some(Intent::ForceReboot))
         .await
         .unwrap());
     change(&c, &region, &ids, stop, Some("StopCharging"), false)
@@ -178,7 +180,9 @@ async fn supervisor_contract() {
         state(&c, &id).await,
         Some(("Stopping".into(), Some("stop".into())))
     );
-    assert!(settle(&c, &id, STATUS_STOPPED, Some("stop")).await.unwrap());
+    assert!(settle(&c, &id, Status::Stopped, Some(Intent::Stop))
+        .await
+        .unwrap());
     // Start again, then a forced delete of the running instance goes through the supervisor.
     change(&c, &region, &ids, Change::Start, None, false)
         .await
@@ -187,7 +191,7 @@ async fn supervisor_contract() {
         state(&c, &id).await,
         Some(("Starting".into(), Some("start".into())))
     );
-    assert!(settle(&c, &id, STATUS_RUNNING, Some("start"))
+    assert!(settle(&c, &id, Status::Running, Some(Intent::Start))
         .await
         .unwrap());
     let err = delete(&c, &region, &ids, false, false).await.unwrap_err();

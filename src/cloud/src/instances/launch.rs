@@ -10,7 +10,7 @@ use hearth_store::instances::{self as store, Instance};
 use hearth_store::{security_groups, tags as store_tags, vswitches, Conn};
 
 use super::rules::{self, Category};
-use super::{capacity, files, seed, Action, STATUS_PENDING, STATUS_STOPPED};
+use super::{capacity, files, seed, Action, Intent, Status};
 use crate::catalog::{self, InstanceType};
 use crate::cidr::{self, Cidr};
 use crate::images::{self, Image};
@@ -860,12 +860,15 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
     if req.run {
         let limits = capacity::host_limits(&cloud.config.capacity);
         let used = store::usage(&mut tx).await?;
-        let each = (plan.itype.vcpus as i64, plan.itype.memory_mib as i64);
+        let each = capacity::Resources {
+            vcpus: plan.itype.vcpus as i64,
+            memory_mib: plan.itype.memory_mib as i64,
+        };
         count = capacity::how_many_fit(limits, used, each, plan.amount);
         if count < plan.min_amount {
             return Err(capacity::no_stock(&format!(
                 "{} instance(s) of {} ({} vCPUs, {} MiB each) do not fit: {} of {} vCPUs and {} of {} MiB are in use",
-                plan.min_amount, plan.itype.id, each.0, each.1, used.0, limits.0, used.1, limits.1
+                plan.min_amount, plan.itype.id, each.vcpus, each.memory_mib, used.vcpus, limits.vcpus, used.memory_mib, limits.memory_mib
             )));
         }
     }
@@ -956,9 +959,9 @@ async fn create_all(
             plan.names[i].clone()
         };
         let (status, intent) = if req.run {
-            (STATUS_PENDING, Some("start".to_string()))
+            (Status::Pending, Some(Intent::Start))
         } else {
-            (STATUS_STOPPED, None)
+            (Status::Stopped, None)
         };
         let b = &plan.billing;
         let record = Instance {
@@ -980,7 +983,7 @@ async fn create_all(
             key_pair_name: req.key_pair_name.clone().unwrap_or_default(),
             password_hash: plan.password_hash.clone(),
             user_data: req.user_data.clone().unwrap_or_default(),
-            status: status.into(),
+            status,
             intent,
             stopped_mode: "Not-applicable".into(),
             deletion_protection: req.deletion_protection,

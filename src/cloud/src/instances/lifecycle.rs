@@ -7,9 +7,7 @@ use hearth_store::disks as disk_store;
 use hearth_store::instances::{self as store, Instance};
 use hearth_store::Conn;
 
-use super::{
-    capacity, files, not_found, STATUS_RUNNING, STATUS_STARTING, STATUS_STOPPED, STATUS_STOPPING,
-};
+use super::{capacity, files, not_found, Intent, Status};
 use crate::{ids, Cloud, Error, Result};
 
 async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
@@ -22,7 +20,7 @@ async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
 fn incorrect(i: &Instance, action: &str, needs: &str) -> Error {
     Error::forbidden(
         "IncorrectInstanceStatus",
-        format!("The current status of the resource does not support this operation: {action} needs the instance {} to be {needs}, it is {}{}.", i.id, i.status, i.intent.as_deref().map(|t| format!(" (pending {t})")).unwrap_or_default()),
+        format!("The current status of the resource does not support this operation: {action} needs the instance {} to be {needs}, it is {}{}.", i.id, i.status, i.intent.map(|t| format!(" (pending {t})")).unwrap_or_default()),
     )
 }
 
@@ -30,8 +28,8 @@ fn incorrect(i: &Instance, action: &str, needs: &str) -> Error {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub instance_id: String,
-    pub previous: String,
-    pub current: String,
+    pub previous: Status,
+    pub current: Status,
 }
 
 /// The change an action asks for.
@@ -64,32 +62,40 @@ pub async fn change(
     }
     let mut tx = cloud.store.write().await?;
     let mut plan = Vec::new();
-    let mut extra = (0i64, 0i64);
+    let mut extra = capacity::Resources::default();
     for id in ids {
         let i = find(&mut tx, region_id, id).await?;
         let (status, intent) = match change {
             Change::Start => {
-                if i.status != STATUS_STOPPED || i.intent.is_some() {
+                if i.status != Status::Stopped || i.intent.is_some() {
                     return Err(incorrect(&i, "StartInstance", "Stopped"));
                 }
-                extra = (extra.0 + i.vcpus, extra.1 + i.memory_mib);
-                (STATUS_STARTING, "start")
+                extra.vcpus += i.vcpus;
+                extra.memory_mib += i.memory_mib;
+                (Status::Starting, Intent::Start)
             }
             Change::Stop { force } => {
-                let settled_running = i.status == STATUS_RUNNING && i.intent.is_none();
-                if !(settled_running || i.status == STATUS_STARTING) {
+                let settled_running = i.status == Status::Running && i.intent.is_none();
+                if !(settled_running || i.status == Status::Starting) {
                     return Err(incorrect(&i, "StopInstance", "Running or Starting"));
                 }
-                (STATUS_STOPPING, if force { "force_stop" } else { "stop" })
+                let intent = if force {
+                    Intent::ForceStop
+                } else {
+                    Intent::Stop
+                };
+                (Status::Stopping, intent)
             }
             Change::Reboot { force } => {
-                if i.status != STATUS_RUNNING || i.intent.is_some() {
+                if i.status != Status::Running || i.intent.is_some() {
                     return Err(incorrect(&i, "RebootInstance", "Running"));
                 }
-                (
-                    STATUS_STOPPING,
-                    if force { "force_reboot" } else { "reboot" },
-                )
+                let intent = if force {
+                    Intent::ForceReboot
+                } else {
+                    Intent::Reboot
+                };
+                (Status::Stopping, intent)
             }
         };
         plan.push((i, status, intent));
@@ -111,7 +117,7 @@ pub async fn change(
         out.push(Transition {
             instance_id: i.id,
             previous: i.status,
-            current: status.into(),
+            current: status,
         });
     }
     tx.commit().await?;
@@ -140,9 +146,9 @@ pub async fn delete(
                 format!("The instance {id} cannot be released because deletion protection is enabled: turn it off with ModifyInstanceAttribute DeletionProtection=false first."),
             ));
         }
-        match (i.status.as_str(), i.intent.as_deref()) {
-            (STATUS_STOPPED, None) => now_gone.push(i),
-            (_, Some("delete")) => {} // already on its way out
+        match (i.status, i.intent) {
+            (Status::Stopped, None) => now_gone.push(i),
+            (_, Some(Intent::Delete)) => {} // already on its way out
             _ if force => later.push(i),
             _ => return Err(incorrect(&i, "DeleteInstance without Force", "Stopped")),
         }
@@ -151,7 +157,7 @@ pub async fn delete(
         return Err(Error::dry_run_passed());
     }
     for i in &later {
-        store::set_state(&mut tx, &i.id, STATUS_STOPPING, Some("delete")).await?;
+        store::set_state(&mut tx, &i.id, Status::Stopping, Some(Intent::Delete)).await?;
     }
     let mut paths = Vec::new();
     for i in &now_gone {
@@ -213,9 +219,14 @@ pub async fn finish_delete(cloud: &Cloud, id: &str) -> Result<()> {
 /// acted on (`acted_on`) is done. Reaching Running records the start time. If the API recorded
 /// another intent meanwhile, nothing changes and this returns false: the supervisor acts on the
 /// new one next. A missing instance is not an error (false).
-pub async fn settle(cloud: &Cloud, id: &str, status: &str, acted_on: Option<&str>) -> Result<bool> {
+pub async fn settle(
+    cloud: &Cloud,
+    id: &str,
+    status: Status,
+    acted_on: Option<Intent>,
+) -> Result<bool> {
     let now = ids::now_utc();
-    let start_time = (status == STATUS_RUNNING).then_some(now.as_str());
+    let start_time = (status == Status::Running).then_some(now.as_str());
     let mut tx = cloud.store.write().await?;
     let settled = store::settle(&mut tx, id, status, start_time, acted_on).await?;
     tx.commit().await?;
@@ -225,9 +236,13 @@ pub async fn settle(cloud: &Cloud, id: &str, status: &str, acted_on: Option<&str
 /// For the supervisor: a launch failed, so the instance is Stopped and, if it never ran, marked
 /// as a failed launch (CVM's LAUNCH_FAILED). As [`settle`], nothing changes unless `acted_on`
 /// is still the instance's intent.
-pub async fn settle_launch_failed(cloud: &Cloud, id: &str, acted_on: Option<&str>) -> Result<bool> {
+pub async fn settle_launch_failed(
+    cloud: &Cloud,
+    id: &str,
+    acted_on: Option<Intent>,
+) -> Result<bool> {
     let mut tx = cloud.store.write().await?;
-    let settled = store::settle(&mut tx, id, STATUS_STOPPED, None, acted_on).await?;
+    let settled = store::settle(&mut tx, id, Status::Stopped, None, acted_on).await?;
     if settled {
         store::mark_launch_failed(&mut tx, id).await?;
     }
@@ -235,8 +250,8 @@ pub async fn settle_launch_failed(cloud: &Cloud, id: &str, acted_on: Option<&str
     Ok(settled)
 }
 
-/// For the supervisor: (instance ID, status, intent) of every instance with an intent.
-pub async fn pending_intents(cloud: &Cloud) -> Result<Vec<(String, String, String)>> {
+/// For the supervisor: every instance with an intent, in creation order.
+pub async fn pending_intents(cloud: &Cloud) -> Result<Vec<store::State>> {
     let mut conn = cloud.store.pool().acquire().await?;
     Ok(store::with_intent(&mut conn).await?)
 }

@@ -10,7 +10,7 @@
 use hearth_store::instances::{self as store, Instance};
 use hearth_store::{security_groups, Conn};
 
-use super::{not_found, STATUS_RUNNING, STATUS_STOPPED};
+use super::{not_found, Status};
 use crate::security_group::capacity;
 use crate::{Cloud, Error, Result};
 
@@ -37,7 +37,7 @@ async fn instance(conn: &mut Conn, region_id: &str, id: &str, action: &str) -> R
         Some(i) if i.region_id == region_id => i,
         _ => return Err(not_found(id)),
     };
-    if i.status != STATUS_RUNNING && i.status != STATUS_STOPPED {
+    if i.status != Status::Running && i.status != Status::Stopped {
         return Err(Error::forbidden(
             "IncorrectInstanceStatus",
             format!("The current status of the resource does not support this operation: {action} needs the instance {id} to be Running or Stopped, it is {}.", i.status),

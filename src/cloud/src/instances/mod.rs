@@ -28,19 +28,15 @@ pub use lifecycle::{
 
 use crate::Error;
 
-pub const STATUS_PENDING: &str = "Pending";
-pub const STATUS_STARTING: &str = "Starting";
-pub const STATUS_RUNNING: &str = "Running";
-pub const STATUS_STOPPING: &str = "Stopping";
-pub const STATUS_STOPPED: &str = "Stopped";
+pub use hearth_store::{Intent, Status};
 
 /// Every ECS instance status, for validating Status filters.
 pub const STATUSES: &[&str] = &[
-    STATUS_PENDING,
-    STATUS_STARTING,
-    STATUS_RUNNING,
-    STATUS_STOPPING,
-    STATUS_STOPPED,
+    Status::Pending.as_str(),
+    Status::Starting.as_str(),
+    Status::Running.as_str(),
+    Status::Stopping.as_str(),
+    Status::Stopped.as_str(),
 ];
 
 /// The API a request came through: ECS, or Tencent Cloud CVM (see [`crate::cvm`]). Only the

@@ -19,7 +19,7 @@ use std::net::Ipv4Addr;
 use hearth_store::instances as store;
 use hearth_store::public_ips;
 
-use super::{not_found, STATUS_RUNNING, STATUS_STOPPED};
+use super::{not_found, Status};
 use crate::cidr::Cidr;
 use crate::{Cloud, Error, Result};
 
@@ -96,7 +96,7 @@ pub async fn allocate(
         Some(i) if i.region_id == region_id => i,
         _ => return Err(not_found(instance_id)),
     };
-    if i.status != STATUS_RUNNING && i.status != STATUS_STOPPED {
+    if i.status != Status::Running && i.status != Status::Stopped {
         return Err(Error::forbidden(
             "IncorrectInstanceStatus",
             format!("The current status of the resource does not support this operation: AllocatePublicIpAddress needs the instance {instance_id} to be Running or Stopped, it is {}.", i.status),

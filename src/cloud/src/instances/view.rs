@@ -10,7 +10,7 @@ use hearth_store::instances as store;
 use hearth_store::{public_ips, security_groups, vswitches, Conn};
 
 use super::launch::{check_metadata, MetadataOptions};
-use super::{files, not_found, rules, seed, STATUS_STOPPED};
+use super::{files, not_found, rules, seed, Status};
 use crate::cidr::{self, Cidr};
 use crate::paging::Page;
 use crate::tags::Tag;
@@ -247,7 +247,7 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
     }
     let decoded = match &m.user_data {
         Some(u) => {
-            if i.status != STATUS_STOPPED {
+            if i.status != Status::Stopped {
                 return Err(Error::forbidden("IncorrectInstanceStatus", format!("The current status of the resource does not support this operation: UserData can only change while {id} is Stopped (it is {}).", i.status)));
             }
             Some(rules::user_data(u, 32 * 1024)?)

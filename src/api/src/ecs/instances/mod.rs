@@ -137,7 +137,7 @@ fn responses(list: Vec<Value>) -> Value {
 }
 
 fn transition_json(t: &Transition) -> Value {
-    json!({"InstanceId": t.instance_id, "Code": "200", "Message": "success", "PreviousStatus": t.previous, "CurrentStatus": t.current})
+    json!({"InstanceId": t.instance_id, "Code": "200", "Message": "success", "PreviousStatus": t.previous.as_str(), "CurrentStatus": t.current.as_str()})
 }
 
 /// StartInstances / StopInstances / RebootInstances: AllTogether (default) changes all or
@@ -237,7 +237,7 @@ fn instance_json(l: &Listed, os: &HashMap<String, (String, String)>) -> Value {
         "CpuOptions": {"CoreCount": i.vcpus, "ThreadsPerCore": 1, "Numa": ""},
         "GPUAmount": 0,
         "GPUSpec": "",
-        "Status": i.status,
+        "Status": i.status.as_str(),
         "StoppedMode": i.stopped_mode,
         "CreationTime": minutes(&i.creation_time),
         "StartTime": minutes(&i.start_time),
@@ -422,7 +422,7 @@ async fn status(cloud: &Cloud, p: &Params) -> Result<Value> {
     let list: Vec<Value> = listing
         .instances
         .iter()
-        .map(|l| json!({"InstanceId": l.instance.id, "Status": l.instance.status}))
+        .map(|l| json!({"InstanceId": l.instance.id, "Status": l.instance.status.as_str()}))
         .collect();
     Ok(json!({
         "TotalCount": listing.total,
