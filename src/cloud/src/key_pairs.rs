@@ -128,7 +128,8 @@ pub async fn describe(
         None => {}
     }
     let mut conn = cloud.store.pool().acquire().await?;
-    let (items, total) = store::page(&mut conn, &filter, page.offset(), page.limit()).await?;
+    let hearth_store::Page { items, total } =
+        store::page(&mut conn, &filter, page.offset(), page.limit()).await?;
     let names: Vec<String> = items.iter().map(|k| k.name.clone()).collect();
     let mut tags = hearth_store::tags::of_many(&mut conn, store::TAG_TYPE, &names).await?;
     let listed = items

@@ -162,7 +162,8 @@ pub async fn describe(cloud: &Cloud, q: &DescribeVpcs) -> Result<(i64, Vec<VpcVi
         tags: q.tags.clone(),
     };
     let mut conn = cloud.store.pool().acquire().await?;
-    let (total, vpcs) = store::list(&mut conn, &filter, q.page.offset(), q.page.limit()).await?;
+    let page = store::list(&mut conn, &filter, q.page.offset(), q.page.limit()).await?;
+    let (total, vpcs) = (page.total, page.items);
     let ids: Vec<String> = vpcs.iter().map(|v| v.vpc_id.clone()).collect();
     let members = vswitches::ids_in_vpcs(&mut conn, &ids).await?;
     let mut tags = store_tags::of_many(&mut conn, "vpc", &ids).await?;
@@ -171,8 +172,8 @@ pub async fn describe(cloud: &Cloud, q: &DescribeVpcs) -> Result<(i64, Vec<VpcVi
         .map(|vpc| VpcView {
             vswitch_ids: members
                 .iter()
-                .filter(|(v, _)| *v == vpc.vpc_id)
-                .map(|(_, s)| s.clone())
+                .filter(|b| b.vpc_id == vpc.vpc_id)
+                .map(|b| b.vswitch_id.clone())
                 .collect(),
             tags: tags.remove(&vpc.vpc_id).unwrap_or_default(),
             vpc,
@@ -211,7 +212,7 @@ pub async fn delete(
     let blocking: Vec<String> = vswitches::ids_in_vpcs(&mut tx, &[vpc_id.to_string()])
         .await?
         .into_iter()
-        .map(|(_, s)| s)
+        .map(|b| b.vswitch_id)
         .collect();
     if !blocking.is_empty() {
         return Err(Error::forbidden(

@@ -146,9 +146,9 @@ pub async fn create(cloud: &Cloud, req: &CreateVSwitch) -> Result<CreatedVSwitch
 async fn overlap_check(conn: &mut hearth_store::Conn, vpc_id: &str, block: &Cidr) -> Result<()> {
     match store::overlapping(conn, vpc_id, block.first() as i64, block.last() as i64).await? {
         None => Ok(()),
-        Some((other, other_cidr)) => Err(Error::bad_request(
+        Some(other) => Err(Error::bad_request(
             "InvalidCidrBlock.Overlapped",
-            format!("The specified CidrBlock {block} overlaps VSwitch {other} ({other_cidr}) of the same VPC: choose a block that shares no address with the VPC's other VSwitches."),
+            format!("The specified CidrBlock {block} overlaps VSwitch {} ({}) of the same VPC: choose a block that shares no address with the VPC's other VSwitches.", other.vswitch_id, other.cidr_block),
         )),
     }
 }
@@ -177,12 +177,16 @@ pub async fn describe(cloud: &Cloud, q: &DescribeVSwitches) -> Result<(i64, Vec<
         return Err(Error::dry_run_passed());
     }
     let mut conn = cloud.store.pool().acquire().await?;
-    let (total, page) = store::list(&mut conn, &q.filter, q.page.offset(), q.page.limit()).await?;
+    let page = store::list(&mut conn, &q.filter, q.page.offset(), q.page.limit()).await?;
     let views = page
+        .items
         .into_iter()
-        .map(|(vswitch, tags)| VSwitchView { vswitch, tags })
+        .map(|r| VSwitchView {
+            vswitch: r.item,
+            tags: r.tags,
+        })
         .collect();
-    Ok((total, views))
+    Ok((page.total, views))
 }
 
 fn not_found(vswitch_id: &str) -> Error {

@@ -26,23 +26,25 @@ pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan> {
         },
         ..Plan::default()
     };
-    for (id, vpc, block) in vswitches::all_for_network(conn).await.map_err(db)? {
-        let cidr = Cidr::parse(&block).map_err(|e| NetError::Plan(format!("VSwitch {id}: {e}")))?;
-        plan.vswitches.push(VSwitchPlan::new(&id, &vpc, cidr));
+    for v in vswitches::all_for_network(conn).await.map_err(db)? {
+        let cidr = Cidr::parse(&v.cidr_block)
+            .map_err(|e| NetError::Plan(format!("VSwitch {}: {e}", v.vswitch_id)))?;
+        plan.vswitches
+            .push(VSwitchPlan::new(&v.vswitch_id, &v.vpc_id, cidr));
     }
     let mut rules: HashMap<String, Vec<Rule>> = HashMap::new();
     for r in security_groups::all_rules(conn).await.map_err(db)? {
         let rule = rule_from_record(&r).map_err(|e| NetError::Plan(e.message))?;
         rules.entry(r.security_group_id).or_default().push(rule);
     }
-    for (id, inner) in security_groups::all_groups_for_network(conn)
+    for g in security_groups::all_groups_for_network(conn)
         .await
         .map_err(db)?
     {
         plan.groups.push(GroupPlan {
-            rules: rules.remove(&id).unwrap_or_default(),
-            group_id: id,
-            inner_accept: inner == "Accept",
+            rules: rules.remove(&g.id).unwrap_or_default(),
+            inner_accept: g.inner_access_policy == "Accept",
+            group_id: g.id,
         });
     }
     plan.nics = instance_nics(conn).await?;

@@ -4,12 +4,16 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::query::{next_seq, rows_in, total_from_page, Where};
+use crate::columns::{insert_sql, select_list, Insert};
+use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
+use crate::query::{next_seq, rows_in, Where};
 use crate::tags::Tag;
 use crate::Conn;
 
 /// The tag resource type of disks.
 pub const TAG_TYPE: &str = "disk";
+
+const TABLE: &str = "disks";
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Disk {
@@ -35,68 +39,87 @@ pub struct Disk {
     pub detached_time: String,
 }
 
-const COLUMNS: &str = "id, instance_id, region_id, zone_id, disk_type, category, size_gib, performance_level, device, order_index, delete_with_instance, name, description, image_id, path, status, creation_time, attached_time, detached_time";
+/// The columns of `disks`, in bind order (`seq` first: listings order and page by it).
+const COLUMNS: &[&str] = &[
+    "seq",
+    "id",
+    "instance_id",
+    "region_id",
+    "zone_id",
+    "disk_type",
+    "category",
+    "size_gib",
+    "performance_level",
+    "device",
+    "order_index",
+    "delete_with_instance",
+    "name",
+    "description",
+    "image_id",
+    "path",
+    "status",
+    "creation_time",
+    "attached_time",
+    "detached_time",
+];
 
 fn from_row(r: &AnyRow) -> crate::Result<Disk> {
     Ok(Disk {
-        id: r.try_get(0)?,
-        instance_id: r.try_get(1)?,
-        region_id: r.try_get(2)?,
-        zone_id: r.try_get(3)?,
-        disk_type: r.try_get(4)?,
-        category: r.try_get(5)?,
-        size_gib: r.try_get(6)?,
-        performance_level: r.try_get(7)?,
-        device: r.try_get(8)?,
-        order_index: r.try_get(9)?,
-        delete_with_instance: r.try_get::<i64, _>(10)? != 0,
-        name: r.try_get(11)?,
-        description: r.try_get(12)?,
-        image_id: r.try_get(13)?,
-        path: r.try_get(14)?,
-        status: r.try_get(15)?,
-        creation_time: r.try_get(16)?,
-        attached_time: r.try_get(17)?,
-        detached_time: r.try_get(18)?,
+        id: r.try_get("id")?,
+        instance_id: r.try_get("instance_id")?,
+        region_id: r.try_get("region_id")?,
+        zone_id: r.try_get("zone_id")?,
+        disk_type: r.try_get("disk_type")?,
+        category: r.try_get("category")?,
+        size_gib: r.try_get("size_gib")?,
+        performance_level: r.try_get("performance_level")?,
+        device: r.try_get("device")?,
+        order_index: r.try_get("order_index")?,
+        delete_with_instance: r.try_get::<i64, _>("delete_with_instance")? != 0,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        image_id: r.try_get("image_id")?,
+        path: r.try_get("path")?,
+        status: r.try_get("status")?,
+        creation_time: r.try_get("creation_time")?,
+        attached_time: r.try_get("attached_time")?,
+        detached_time: r.try_get("detached_time")?,
     })
 }
 
 pub async fn insert(conn: &mut Conn, d: &Disk) -> crate::Result<()> {
-    let seq = next_seq(conn, "disks").await?;
-    let marks: Vec<String> = (1..=20).map(|n| format!("${n}")).collect();
-    sqlx::query(&format!(
-        "INSERT INTO disks (seq, {COLUMNS}) VALUES ({})",
-        marks.join(", ")
-    ))
-    .bind(seq)
-    .bind(&d.id)
-    .bind(d.instance_id.as_deref())
-    .bind(&d.region_id)
-    .bind(&d.zone_id)
-    .bind(&d.disk_type)
-    .bind(&d.category)
-    .bind(d.size_gib)
-    .bind(&d.performance_level)
-    .bind(&d.device)
-    .bind(d.order_index)
-    .bind(d.delete_with_instance as i64)
-    .bind(&d.name)
-    .bind(&d.description)
-    .bind(&d.image_id)
-    .bind(&d.path)
-    .bind(&d.status)
-    .bind(&d.creation_time)
-    .bind(&d.attached_time)
-    .bind(&d.detached_time)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let seq = next_seq(conn, TABLE).await?;
+    let sql = insert_sql(TABLE, COLUMNS);
+    Insert::new(&sql, COLUMNS)
+        .bind(seq)
+        .bind(&d.id)
+        .bind(d.instance_id.as_deref())
+        .bind(&d.region_id)
+        .bind(&d.zone_id)
+        .bind(&d.disk_type)
+        .bind(&d.category)
+        .bind(d.size_gib)
+        .bind(&d.performance_level)
+        .bind(&d.device)
+        .bind(d.order_index)
+        .bind(d.delete_with_instance as i64)
+        .bind(&d.name)
+        .bind(&d.description)
+        .bind(&d.image_id)
+        .bind(&d.path)
+        .bind(&d.status)
+        .bind(&d.creation_time)
+        .bind(&d.attached_time)
+        .bind(&d.detached_time)
+        .execute(conn)
+        .await
 }
 
 /// The disks of an instance: the system disk first, then data disks in N order.
 pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Vec<Disk>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM disks WHERE instance_id = $1 ORDER BY order_index"
+        "SELECT {} FROM {TABLE} WHERE instance_id = $1 ORDER BY order_index",
+        select_list(COLUMNS)
     ))
     .bind(instance_id)
     .fetch_all(&mut *conn)
@@ -107,7 +130,8 @@ pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Ve
 /// The disks of many instances in one query, by instance then attachment order.
 pub async fn of_instances(conn: &mut Conn, instance_ids: &[String]) -> crate::Result<Vec<Disk>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM disks WHERE instance_id IN ({{in}}) ORDER BY instance_id, order_index"
+        "SELECT {} FROM {TABLE} WHERE instance_id IN ({{in}}) ORDER BY instance_id, order_index",
+        select_list(COLUMNS)
     );
     let rows = rows_in(conn, &sql, instance_ids).await?;
     rows.iter().map(from_row).collect()
@@ -153,7 +177,7 @@ pub async fn list(
     f: &Filter,
     offset: i64,
     limit: i64,
-) -> crate::Result<(i64, Vec<(Disk, Vec<Tag>)>)> {
+) -> crate::Result<Page<Tagged<Disk>>> {
     let mut w = Where::default();
     w.eq("region_id", &f.region_id);
     if let Some(ids) = &f.ids {
@@ -171,39 +195,13 @@ pub async fn list(
         w.eq_int("delete_with_instance", d as i64);
     }
     w.tags(TAG_TYPE, "id", &f.tags);
-    let total_sql = w.count_sql("disks");
-    let rows = w
-        .rows_with_tags(
-            conn,
-            "disks",
-            COLUMNS,
-            (TAG_TYPE, "id"),
-            &total_sql,
-            offset,
-            limit,
-        )
-        .await?;
-    let tag_at = COLUMNS.split(',').count() + 1;
-    let mut page: Vec<(Disk, Vec<Tag>)> = Vec::new();
-    for r in &rows {
-        let id: String = r.try_get(0)?;
-        if page.last().is_none_or(|(d, _)| d.id != id) {
-            page.push((from_row(r)?, Vec::new()));
-        }
-        let key: Option<String> = r.try_get(tag_at)?;
-        if let (Some(key), Some((_, tags))) = (key, page.last_mut()) {
-            tags.push(Tag {
-                key,
-                value: r
-                    .try_get::<Option<String>, _>(tag_at + 1)?
-                    .unwrap_or_default(),
-            });
-        }
-    }
-    let total = match (rows.first(), total_from_page(offset, limit, page.len())) {
-        (_, Some(t)) => t,
-        (Some(first), None) => first.try_get(tag_at + 2)?,
-        (None, None) => w.count(conn, "disks").await?,
+    let q = TaggedQuery {
+        table: TABLE,
+        select: select_list(COLUMNS),
+        tag_type: TAG_TYPE,
+        id_column: "id",
+        total: w.count_sql(TABLE),
+        filter: w,
     };
-    Ok((total, page))
+    tagged_page(conn, &q, None, offset, limit, from_row).await
 }

@@ -4,13 +4,17 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::query::{next_seq, rows_in, total_from_page, Where};
+use crate::columns::{insert_sql, select_list, Insert};
+use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
+use crate::query::{next_seq, rows_in, Where};
 use crate::state::{decode, Intent, Status};
 use crate::tags::Tag;
 use crate::Conn;
 
 /// The tag resource type of instances.
 pub const TAG_TYPE: &str = "instance";
+
+const TABLE: &str = "instances";
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Instance {
@@ -63,71 +67,116 @@ pub struct Instance {
     pub launch_failed: bool,
 }
 
-const COLUMNS: &str = "id, region_id, zone_id, instance_type, vcpus, memory_mib, image_id, os_type, hostname, name, description, vpc_id, vswitch_id, private_ip, mac, key_pair_name, password_hash, user_data, status, intent, stopped_mode, deletion_protection, auto_release_time, instance_charge_type, internet_charge_type, internet_max_bandwidth_in, internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period, spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized, credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens, http_put_hop_limit, metadata_tags, creation_time, start_time, launch_failed";
+/// The columns of `instances`, in bind order (`seq` first: listings order and page by it).
+const COLUMNS: &[&str] = &[
+    "seq",
+    "id",
+    "region_id",
+    "zone_id",
+    "instance_type",
+    "vcpus",
+    "memory_mib",
+    "image_id",
+    "os_type",
+    "hostname",
+    "name",
+    "description",
+    "vpc_id",
+    "vswitch_id",
+    "private_ip",
+    "mac",
+    "key_pair_name",
+    "password_hash",
+    "user_data",
+    "status",
+    "intent",
+    "stopped_mode",
+    "deletion_protection",
+    "auto_release_time",
+    "instance_charge_type",
+    "internet_charge_type",
+    "internet_max_bandwidth_in",
+    "internet_max_bandwidth_out",
+    "period",
+    "period_unit",
+    "auto_renew",
+    "auto_renew_period",
+    "spot_strategy",
+    "spot_price_limit",
+    "spot_duration",
+    "spot_interruption_behavior",
+    "io_optimized",
+    "credit_specification",
+    "security_enhancement",
+    "resource_group_id",
+    "http_endpoint",
+    "http_tokens",
+    "http_put_hop_limit",
+    "metadata_tags",
+    "creation_time",
+    "start_time",
+    "launch_failed",
+];
 
 fn from_row(r: &AnyRow) -> crate::Result<Instance> {
     Ok(Instance {
-        id: r.try_get(0)?,
-        region_id: r.try_get(1)?,
-        zone_id: r.try_get(2)?,
-        instance_type: r.try_get(3)?,
-        vcpus: r.try_get(4)?,
-        memory_mib: r.try_get(5)?,
-        image_id: r.try_get(6)?,
-        os_type: r.try_get(7)?,
-        hostname: r.try_get(8)?,
-        name: r.try_get(9)?,
-        description: r.try_get(10)?,
-        vpc_id: r.try_get(11)?,
-        vswitch_id: r.try_get(12)?,
-        private_ip: r.try_get(13)?,
-        mac: r.try_get(14)?,
-        key_pair_name: r.try_get(15)?,
-        password_hash: r.try_get(16)?,
-        user_data: r.try_get(17)?,
-        status: decode("status", &r.try_get::<String, _>(18)?)?,
+        id: r.try_get("id")?,
+        region_id: r.try_get("region_id")?,
+        zone_id: r.try_get("zone_id")?,
+        instance_type: r.try_get("instance_type")?,
+        vcpus: r.try_get("vcpus")?,
+        memory_mib: r.try_get("memory_mib")?,
+        image_id: r.try_get("image_id")?,
+        os_type: r.try_get("os_type")?,
+        hostname: r.try_get("hostname")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        vpc_id: r.try_get("vpc_id")?,
+        vswitch_id: r.try_get("vswitch_id")?,
+        private_ip: r.try_get("private_ip")?,
+        mac: r.try_get("mac")?,
+        key_pair_name: r.try_get("key_pair_name")?,
+        password_hash: r.try_get("password_hash")?,
+        user_data: r.try_get("user_data")?,
+        status: decode("status", &r.try_get::<String, _>("status")?)?,
         intent: r
-            .try_get::<Option<String>, _>(19)?
+            .try_get::<Option<String>, _>("intent")?
             .map(|t| decode("intent", &t))
             .transpose()?,
-        stopped_mode: r.try_get(20)?,
-        deletion_protection: r.try_get::<i64, _>(21)? != 0,
-        auto_release_time: r.try_get(22)?,
-        instance_charge_type: r.try_get(23)?,
-        internet_charge_type: r.try_get(24)?,
-        internet_max_bandwidth_in: r.try_get(25)?,
-        internet_max_bandwidth_out: r.try_get(26)?,
-        period: r.try_get(27)?,
-        period_unit: r.try_get(28)?,
-        auto_renew: r.try_get::<i64, _>(29)? != 0,
-        auto_renew_period: r.try_get(30)?,
-        spot_strategy: r.try_get(31)?,
-        spot_price_limit: r.try_get(32)?,
-        spot_duration: r.try_get(33)?,
-        spot_interruption_behavior: r.try_get(34)?,
-        io_optimized: r.try_get(35)?,
-        credit_specification: r.try_get(36)?,
-        security_enhancement: r.try_get(37)?,
-        resource_group_id: r.try_get(38)?,
-        http_endpoint: r.try_get(39)?,
-        http_tokens: r.try_get(40)?,
-        http_put_hop_limit: r.try_get(41)?,
-        metadata_tags: r.try_get(42)?,
-        creation_time: r.try_get(43)?,
-        start_time: r.try_get(44)?,
-        launch_failed: r.try_get::<i64, _>(45)? != 0,
+        stopped_mode: r.try_get("stopped_mode")?,
+        deletion_protection: r.try_get::<i64, _>("deletion_protection")? != 0,
+        auto_release_time: r.try_get("auto_release_time")?,
+        instance_charge_type: r.try_get("instance_charge_type")?,
+        internet_charge_type: r.try_get("internet_charge_type")?,
+        internet_max_bandwidth_in: r.try_get("internet_max_bandwidth_in")?,
+        internet_max_bandwidth_out: r.try_get("internet_max_bandwidth_out")?,
+        period: r.try_get("period")?,
+        period_unit: r.try_get("period_unit")?,
+        auto_renew: r.try_get::<i64, _>("auto_renew")? != 0,
+        auto_renew_period: r.try_get("auto_renew_period")?,
+        spot_strategy: r.try_get("spot_strategy")?,
+        spot_price_limit: r.try_get("spot_price_limit")?,
+        spot_duration: r.try_get("spot_duration")?,
+        spot_interruption_behavior: r.try_get("spot_interruption_behavior")?,
+        io_optimized: r.try_get("io_optimized")?,
+        credit_specification: r.try_get("credit_specification")?,
+        security_enhancement: r.try_get("security_enhancement")?,
+        resource_group_id: r.try_get("resource_group_id")?,
+        http_endpoint: r.try_get("http_endpoint")?,
+        http_tokens: r.try_get("http_tokens")?,
+        http_put_hop_limit: r.try_get("http_put_hop_limit")?,
+        metadata_tags: r.try_get("metadata_tags")?,
+        creation_time: r.try_get("creation_time")?,
+        start_time: r.try_get("start_time")?,
+        launch_failed: r.try_get::<i64, _>("launch_failed")? != 0,
     })
 }
 
 /// Inserts an instance with its security groups (in the given order).
 pub async fn insert(conn: &mut Conn, i: &Instance, groups: &[String]) -> crate::Result<()> {
-    let seq = next_seq(conn, "instances").await?;
-    let marks: Vec<String> = (1..=47).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "INSERT INTO instances (seq, {COLUMNS}) VALUES ({})",
-        marks.join(", ")
-    );
-    sqlx::query(&sql)
+    let seq = next_seq(conn, TABLE).await?;
+    let sql = insert_sql(TABLE, COLUMNS);
+    Insert::new(&sql, COLUMNS)
         .bind(seq)
         .bind(&i.id)
         .bind(&i.region_id)
@@ -175,7 +224,7 @@ pub async fn insert(conn: &mut Conn, i: &Instance, groups: &[String]) -> crate::
         .bind(&i.creation_time)
         .bind(&i.start_time)
         .bind(i.launch_failed as i64)
-        .execute(&mut *conn)
+        .execute(conn)
         .await?;
     set_groups(conn, &i.id, groups).await
 }
@@ -203,11 +252,11 @@ pub async fn set_groups(
 
 /// Adds one security group after the instance's others (JoinSecurityGroup keeps the order).
 pub async fn add_group(conn: &mut Conn, instance_id: &str, group_id: &str) -> crate::Result<()> {
-    let row = sqlx::query("SELECT CAST(COALESCE(MAX(position), -1) AS BIGINT) FROM instance_security_groups WHERE instance_id = $1")
+    let row = sqlx::query("SELECT CAST(COALESCE(MAX(position), -1) AS BIGINT) AS last FROM instance_security_groups WHERE instance_id = $1")
         .bind(instance_id)
         .fetch_one(&mut *conn)
         .await?;
-    let last: i64 = row.try_get(0)?;
+    let last: i64 = row.try_get("last")?;
     sqlx::query("INSERT INTO instance_security_groups (instance_id, security_group_id, position) VALUES ($1, $2, $3)")
         .bind(instance_id)
         .bind(group_id)
@@ -230,7 +279,8 @@ pub async fn remove_group(conn: &mut Conn, instance_id: &str, group_id: &str) ->
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> crate::Result<Option<Instance>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM instances WHERE id = $1"))
+    let sql = format!("SELECT {} FROM {TABLE} WHERE id = $1", select_list(COLUMNS));
+    let row = sqlx::query(&sql)
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
@@ -243,18 +293,29 @@ pub async fn groups_of(conn: &mut Conn, instance_id: &str) -> crate::Result<Vec<
         .bind(instance_id)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| r.try_get(0)).collect()
+    rows.iter()
+        .map(|r| r.try_get("security_group_id"))
+        .collect()
 }
 
-/// (instance ID, security group ID) for the given instances, in one query.
-pub async fn groups_of_many(
-    conn: &mut Conn,
-    ids: &[String],
-) -> crate::Result<Vec<(String, String)>> {
+/// An instance's place in a security group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub instance_id: String,
+    pub security_group_id: String,
+}
+
+/// The security groups of the given instances, by instance then the instance's order; one query.
+pub async fn groups_of_many(conn: &mut Conn, ids: &[String]) -> crate::Result<Vec<Membership>> {
     let sql = "SELECT instance_id, security_group_id FROM instance_security_groups WHERE instance_id IN ({in}) ORDER BY instance_id, position";
     let rows = rows_in(conn, sql, ids).await?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| {
+            Ok(Membership {
+                instance_id: r.try_get("instance_id")?,
+                security_group_id: r.try_get("security_group_id")?,
+            })
+        })
         .collect()
 }
 
@@ -264,7 +325,7 @@ pub async fn in_group(conn: &mut Conn, group_id: &str) -> crate::Result<Vec<Stri
         .bind(group_id)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| r.try_get(0)).collect()
+    rows.iter().map(|r| r.try_get("instance_id")).collect()
 }
 
 /// How many instances each of the given security groups holds (groups without any are absent).
@@ -272,10 +333,10 @@ pub async fn count_in_groups(
     conn: &mut Conn,
     group_ids: &[String],
 ) -> crate::Result<std::collections::HashMap<String, i64>> {
-    let sql = "SELECT security_group_id, COUNT(*) FROM instance_security_groups WHERE security_group_id IN ({in}) GROUP BY security_group_id";
+    let sql = "SELECT security_group_id, COUNT(*) AS n FROM instance_security_groups WHERE security_group_id IN ({in}) GROUP BY security_group_id";
     let mut out = std::collections::HashMap::new();
     for r in rows_in(conn, sql, group_ids).await? {
-        out.insert(r.try_get(0)?, r.try_get(1)?);
+        out.insert(r.try_get("security_group_id")?, r.try_get("n")?);
     }
     Ok(out)
 }
@@ -286,7 +347,7 @@ pub async fn in_vswitch(conn: &mut Conn, vswitch_id: &str) -> crate::Result<Vec<
         .bind(vswitch_id)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| r.try_get(0)).collect()
+    rows.iter().map(|r| r.try_get("id")).collect()
 }
 
 /// The private addresses in use in a VSwitch.
@@ -295,7 +356,7 @@ pub async fn addresses_in_vswitch(conn: &mut Conn, vswitch_id: &str) -> crate::R
         .bind(vswitch_id)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| r.try_get(0)).collect()
+    rows.iter().map(|r| r.try_get("private_ip")).collect()
 }
 
 pub async fn mac_in_use(conn: &mut Conn, mac: &str) -> crate::Result<bool> {
@@ -439,7 +500,7 @@ pub async fn key_pair_public_key(conn: &mut Conn, name: &str) -> crate::Result<O
         .bind(name)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| r.try_get(0)).transpose()
+    row.map(|r| r.try_get("public_key")).transpose()
 }
 
 #[derive(Debug, Clone, Default)]
@@ -503,64 +564,24 @@ fn where_of(f: &Filter) -> Where {
 }
 
 /// One page of matching instances (in creation order) with their tags, and the total.
-/// `after` continues a NextToken listing after that `seq`. Returns (total, rows of (seq,
-/// instance, tags)).
+/// `after` continues a NextToken listing after that `seq`.
 pub async fn list(
     conn: &mut Conn,
     filter: &Filter,
     after: Option<i64>,
     offset: i64,
     limit: i64,
-) -> crate::Result<(i64, Vec<(i64, Instance, Vec<Tag>)>)> {
-    let counted = where_of(filter);
-    let mut w = where_of(filter);
-    if let Some(after) = after {
-        w.gt_int("seq", after);
-    }
-    let total_sql = counted.count_sql("instances");
-    // The total's placeholders are the filter's own, which the page query binds first; the
-    // cursor condition comes after them, so the count ignores it.
-    let rows = w
-        .rows_with_tags(
-            conn,
-            "instances",
-            COLUMNS,
-            (TAG_TYPE, "id"),
-            &total_sql,
-            offset,
-            limit,
-        )
-        .await?;
-    let seq_at = COLUMNS.split(',').count();
-    let tag_at = seq_at + 1;
-    let mut page: Vec<(i64, Instance, Vec<Tag>)> = Vec::new();
-    for r in &rows {
-        let id: String = r.try_get(0)?;
-        if page.last().is_none_or(|(_, i, _)| i.id != id) {
-            page.push((r.try_get(seq_at)?, from_row(r)?, Vec::new()));
-        }
-        let key: Option<String> = r.try_get(tag_at)?;
-        if let (Some(key), Some((_, _, tags))) = (key, page.last_mut()) {
-            tags.push(Tag {
-                key,
-                value: r
-                    .try_get::<Option<String>, _>(tag_at + 1)?
-                    .unwrap_or_default(),
-            });
-        }
-    }
-    let total = match (
-        rows.first(),
-        after
-            .is_none()
-            .then(|| total_from_page(offset, limit, page.len()))
-            .flatten(),
-    ) {
-        (_, Some(t)) => t,
-        (Some(first), None) => first.try_get(tag_at + 2)?,
-        (None, None) => counted.count(conn, "instances").await?,
+) -> crate::Result<Page<Tagged<Instance>>> {
+    let filter = where_of(filter);
+    let q = TaggedQuery {
+        table: TABLE,
+        select: select_list(COLUMNS),
+        tag_type: TAG_TYPE,
+        id_column: "id",
+        total: filter.count_sql(TABLE),
+        filter,
     };
-    Ok((total, page))
+    tagged_page(conn, &q, after, offset, limit, from_row).await
 }
 
 /// An instance's ID with its status and intent: what the supervisor works from.
@@ -599,7 +620,7 @@ pub async fn due_for_release(conn: &mut Conn, now: &str) -> crate::Result<Vec<St
         .bind(now)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| r.try_get(0)).collect()
+    rows.iter().map(|r| r.try_get("id")).collect()
 }
 
 /// Every instance that is not Stopped: what a restarted supervisor must find a VMM for.
@@ -634,12 +655,12 @@ pub async fn nics(conn: &mut Conn) -> crate::Result<Vec<Nic>> {
         .iter()
         .map(|r| {
             Ok(Nic {
-                instance_id: r.try_get(0)?,
-                mac: r.try_get(1)?,
-                private_ip: r.try_get(2)?,
-                vswitch_id: r.try_get(3)?,
+                instance_id: r.try_get("id")?,
+                mac: r.try_get("mac")?,
+                private_ip: r.try_get("private_ip")?,
+                vswitch_id: r.try_get("vswitch_id")?,
                 groups: Vec::new(),
-                public_ip: r.try_get(4)?,
+                public_ip: r.try_get("address")?,
             })
         })
         .collect::<crate::Result<Vec<Nic>>>()?;
@@ -652,9 +673,9 @@ pub async fn nics(conn: &mut Conn) -> crate::Result<Vec<Nic>> {
         std::collections::HashMap::new();
     for r in &rows {
         by_instance
-            .entry(r.try_get(0)?)
+            .entry(r.try_get("instance_id")?)
             .or_default()
-            .push(r.try_get(1)?);
+            .push(r.try_get("security_group_id")?);
     }
     for nic in &mut nics {
         nic.groups = by_instance.remove(&nic.instance_id).unwrap_or_default();
@@ -699,21 +720,21 @@ pub async fn metadata_records(conn: &mut Conn) -> crate::Result<Vec<MetadataReco
     rows.iter()
         .map(|r| {
             Ok(MetadataRecord {
-                instance_id: r.try_get(0)?,
-                hostname: r.try_get(1)?,
-                instance_type: r.try_get(2)?,
-                image_id: r.try_get(3)?,
-                mac: r.try_get(4)?,
-                private_ip: r.try_get(5)?,
-                region_id: r.try_get(6)?,
-                zone_id: r.try_get(7)?,
-                vpc_id: r.try_get(8)?,
-                vswitch_id: r.try_get(9)?,
-                vswitch_cidr: r.try_get(10)?,
-                public_key: r.try_get(11)?,
-                user_data: r.try_get(12)?,
-                http_endpoint: r.try_get(13)?,
-                http_tokens: r.try_get(14)?,
+                instance_id: r.try_get("id")?,
+                hostname: r.try_get("hostname")?,
+                instance_type: r.try_get("instance_type")?,
+                image_id: r.try_get("image_id")?,
+                mac: r.try_get("mac")?,
+                private_ip: r.try_get("private_ip")?,
+                region_id: r.try_get("region_id")?,
+                zone_id: r.try_get("zone_id")?,
+                vpc_id: r.try_get("vpc_id")?,
+                vswitch_id: r.try_get("vswitch_id")?,
+                vswitch_cidr: r.try_get("cidr_block")?,
+                public_key: r.try_get("public_key")?,
+                user_data: r.try_get("user_data")?,
+                http_endpoint: r.try_get("http_endpoint")?,
+                http_tokens: r.try_get("http_tokens")?,
             })
         })
         .collect()

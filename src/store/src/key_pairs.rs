@@ -1,7 +1,10 @@
 //! Key pair records: name, fingerprint and OpenSSH public key (never a private key).
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::columns::{insert_sql, select_list, Insert};
+use crate::page::Page;
 use crate::tags::{self, Tag};
 use crate::Conn;
 
@@ -13,6 +16,29 @@ pub struct KeyPair {
     pub public_key: String,
     pub resource_group_id: String,
     pub created_at: String,
+}
+
+const TABLE: &str = "key_pairs";
+
+/// The columns of `key_pairs`, in bind order.
+const COLUMNS: &[&str] = &[
+    "name",
+    "id",
+    "fingerprint",
+    "public_key",
+    "resource_group_id",
+    "created_at",
+];
+
+fn from_row(r: &AnyRow) -> crate::Result<KeyPair> {
+    Ok(KeyPair {
+        name: r.try_get("name")?,
+        id: r.try_get("id")?,
+        fingerprint: r.try_get("fingerprint")?,
+        public_key: r.try_get("public_key")?,
+        resource_group_id: r.try_get("resource_group_id")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 /// The tag resource type of key pairs; tags are keyed by key pair name.
@@ -38,16 +64,16 @@ pub async fn exists(conn: &mut Conn, name: &str) -> crate::Result<bool> {
 }
 
 pub async fn insert(conn: &mut Conn, kp: &KeyPair) -> crate::Result<()> {
-    sqlx::query("INSERT INTO key_pairs (name, id, fingerprint, public_key, resource_group_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+    let sql = insert_sql(TABLE, COLUMNS);
+    Insert::new(&sql, COLUMNS)
         .bind(&kp.name)
         .bind(&kp.id)
         .bind(&kp.fingerprint)
         .bind(&kp.public_key)
         .bind(&kp.resource_group_id)
         .bind(&kp.created_at)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+        .execute(conn)
+        .await
 }
 
 /// Deletes one key pair and its tags; returns whether it existed.
@@ -103,32 +129,23 @@ pub async fn page(
     f: &Filter,
     offset: i64,
     limit: i64,
-) -> crate::Result<(Vec<KeyPair>, i64)> {
+) -> crate::Result<Page<KeyPair>> {
     let (clause, binds) = where_clause(f);
-    let count_sql = format!("SELECT COUNT(*) FROM key_pairs{clause}");
+    let count_sql = format!("SELECT COUNT(*) AS n FROM {TABLE}{clause}");
     let mut q = sqlx::query(&count_sql);
     for b in &binds {
         q = q.bind(b);
     }
-    let total: i64 = q.fetch_one(&mut *conn).await?.get(0);
+    let total: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
     let sql = format!(
-        "SELECT name, id, fingerprint, public_key, resource_group_id, created_at FROM key_pairs{clause} ORDER BY created_at, name LIMIT {limit} OFFSET {offset}"
+        "SELECT {} FROM {TABLE}{clause} ORDER BY created_at, name LIMIT {limit} OFFSET {offset}",
+        select_list(COLUMNS)
     );
     let mut q = sqlx::query(&sql);
     for b in &binds {
         q = q.bind(b);
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    let items = rows
-        .iter()
-        .map(|r| KeyPair {
-            name: r.get(0),
-            id: r.get(1),
-            fingerprint: r.get(2),
-            public_key: r.get(3),
-            resource_group_id: r.get(4),
-            created_at: r.get(5),
-        })
-        .collect();
-    Ok((items, total))
+    let items = rows.iter().map(from_row).collect::<crate::Result<_>>()?;
+    Ok(Page { total, items })
 }

@@ -6,9 +6,11 @@
 //! them too), TEXT/BIGINT columns only, booleans as 0/1.
 
 mod backend;
+mod columns;
 pub mod disks;
 pub mod instances;
 pub mod key_pairs;
+pub mod page;
 pub mod public_ips;
 mod query;
 pub mod security_groups;
@@ -19,6 +21,7 @@ pub mod vpcs;
 pub mod vswitches;
 
 pub use backend::{Backend, Store, WriteTx};
+pub use page::{Page, Tagged};
 pub use sqlx::AnyConnection as Conn;
 pub use state::{Intent, Status};
 

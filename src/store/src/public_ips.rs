@@ -11,15 +11,27 @@ pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Op
         .bind(instance_id)
         .fetch_optional(&mut *conn)
         .await?;
-    row.map(|r| r.try_get(0)).transpose()
+    row.map(|r| r.try_get("address")).transpose()
 }
 
-/// (instance ID, address) for the given instances, in one query.
-pub async fn of_instances(conn: &mut Conn, ids: &[String]) -> crate::Result<Vec<(String, String)>> {
+/// A public IP and the instance holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Allocation {
+    pub instance_id: String,
+    pub address: String,
+}
+
+/// The public IPs of the given instances, in one query.
+pub async fn of_instances(conn: &mut Conn, ids: &[String]) -> crate::Result<Vec<Allocation>> {
     let sql = "SELECT instance_id, address FROM public_ips WHERE instance_id IN ({in})";
     let rows = rows_in(conn, sql, ids).await?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| {
+            Ok(Allocation {
+                instance_id: r.try_get("instance_id")?,
+                address: r.try_get("address")?,
+            })
+        })
         .collect()
 }
 
@@ -27,7 +39,7 @@ pub async fn of_instances(conn: &mut Conn, ids: &[String]) -> crate::Result<Vec<
 pub async fn instances_with(conn: &mut Conn, addresses: &[String]) -> crate::Result<Vec<String>> {
     let sql = "SELECT instance_id FROM public_ips WHERE address IN ({in}) ORDER BY instance_id";
     let rows = rows_in(conn, sql, addresses).await?;
-    rows.iter().map(|r| r.try_get(0)).collect()
+    rows.iter().map(|r| r.try_get("instance_id")).collect()
 }
 
 /// Every allocated address (what a new allocation must avoid).
@@ -35,7 +47,7 @@ pub async fn all_addresses(conn: &mut Conn) -> crate::Result<Vec<String>> {
     let rows = sqlx::query("SELECT address FROM public_ips")
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| r.try_get(0)).collect()
+    rows.iter().map(|r| r.try_get("address")).collect()
 }
 
 /// Whether `address` is allocated to some instance.

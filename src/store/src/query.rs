@@ -1,20 +1,22 @@
 //! Shared pieces of the listing queries: a WHERE-clause builder with `$n` placeholders numbered
-//! in order (portable between SQLite and PostgreSQL), page-with-tags queries, totals, and the
-//! `seq` ordering column.
+//! in order (portable between SQLite and PostgreSQL), totals, and the `seq` ordering column.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::columns::placeholders;
 use crate::tags::Tag;
 use crate::Conn;
 
 /// The next value of a table's `seq` ordering column. Only call inside a write transaction,
 /// which serializes writers so two inserts cannot get the same value.
 pub(crate) async fn next_seq(conn: &mut Conn, table: &str) -> crate::Result<i64> {
-    let row = sqlx::query(&format!("SELECT COALESCE(MAX(seq), 0) + 1 FROM {table}"))
-        .fetch_one(&mut *conn)
-        .await?;
-    row.try_get::<i64, _>(0)
+    let row = sqlx::query(&format!(
+        "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM {table}"
+    ))
+    .fetch_one(&mut *conn)
+    .await?;
+    row.try_get::<i64, _>("next")
 }
 
 /// The rows of `sql` with its `{in}` replaced by one placeholder per value of `values` (its only
@@ -27,8 +29,7 @@ pub(crate) async fn rows_in(
     if values.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=values.len()).map(|n| format!("${n}")).collect();
-    let sql = sql.replace("{in}", &marks.join(", "));
+    let sql = sql.replace("{in}", &placeholders(1, values.len()));
     let mut q = sqlx::query(&sql);
     for v in values {
         q = q.bind(v.as_str());
@@ -36,13 +37,14 @@ pub(crate) async fn rows_in(
     q.fetch_all(&mut *conn).await
 }
 
+#[derive(Clone)]
 pub(crate) enum Bind {
     Text(String),
     Int(i64),
 }
 
 /// A WHERE clause under construction, with `$n` placeholders numbered in order.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub(crate) struct Where {
     clauses: Vec<String>,
     binds: Vec<Bind>,
@@ -89,12 +91,8 @@ impl Where {
             self.clauses.push("1 = 0".into());
             return;
         }
-        let first = self.next();
-        let marks: Vec<String> = (first..first + values.len())
-            .map(|n| format!("${n}"))
-            .collect();
-        self.clauses
-            .push(format!("{column} IN ({})", marks.join(", ")));
+        let marks = placeholders(self.next(), values.len());
+        self.clauses.push(format!("{column} IN ({marks})"));
         self.binds
             .extend(values.iter().map(|v| Bind::Text(v.clone())));
     }
@@ -119,7 +117,7 @@ impl Where {
     }
 
     /// ` WHERE …`, or nothing when there are no conditions.
-    fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             String::new()
         } else {
@@ -143,11 +141,11 @@ impl Where {
 
     /// How many rows match.
     pub(crate) async fn count(&self, conn: &mut Conn, table: &str) -> crate::Result<i64> {
-        let sql = format!("SELECT {}", self.count_sql(table));
+        let sql = format!("SELECT {} AS n", self.count_sql(table));
         self.bind(sqlx::query(&sql))
             .fetch_one(&mut *conn)
             .await?
-            .try_get(0)
+            .try_get("n")
     }
 
     /// A scalar subquery counting the matching rows of `table`, using this filter's placeholders.
@@ -184,40 +182,6 @@ impl Where {
         self.bind(sqlx::query(&sql))
             .bind(limit)
             .bind(offset)
-            .fetch_all(&mut *conn)
-            .await
-    }
-}
-
-impl Where {
-    /// One page of matching rows ordered by `seq` (the rows are resources of `resource_type`
-    /// identified by `id_column`), each row followed by one of the resource's tags and the
-    /// `total` expression (`columns`, then `seq`, then tag key and value, NULL when it has none,
-    /// then the total): the page, its tags and the total in one query, because each query is a
-    /// round trip to the database's worker thread and those hand-offs dominate a listing's cost.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn rows_with_tags(
-        &self,
-        conn: &mut Conn,
-        table: &str,
-        columns: &str,
-        (resource_type, id_column): (&str, &str),
-        total: &str,
-        offset: i64,
-        limit: i64,
-    ) -> crate::Result<Vec<AnyRow>> {
-        let n = self.next();
-        let sql = format!(
-            "SELECT p.*, t.tag_key, t.tag_value, {total} FROM (SELECT {columns}, seq FROM {table}{} ORDER BY seq LIMIT ${n} OFFSET ${}) p \
-             LEFT JOIN tags t ON t.resource_type = ${} AND t.resource_id = p.{id_column} ORDER BY p.seq, t.tag_key",
-            self.sql(),
-            n + 1,
-            n + 2
-        );
-        self.bind(sqlx::query(&sql))
-            .bind(limit)
-            .bind(offset)
-            .bind(resource_type)
             .fetch_all(&mut *conn)
             .await
     }

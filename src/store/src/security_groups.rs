@@ -4,7 +4,9 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::query::Where;
+use crate::columns::{insert_sql, placeholders, qualified, select_list, Insert};
+use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
+use crate::query::{next_seq, Where};
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -83,70 +85,98 @@ pub struct RuleCounts {
     pub group_to_group: i64,
 }
 
-const GROUP_COLUMNS: &str = "id, region_id, name, description, vpc_id, group_type, resource_group_id, inner_access_policy, created_at, seq";
+const GROUPS: &str = "security_groups";
+const RULES: &str = "security_group_rules";
 
-fn group_from_row(r: &AnyRow) -> (i64, GroupRecord) {
-    (
-        r.get(9),
-        GroupRecord {
-            id: r.get(0),
-            region_id: r.get(1),
-            name: r.get(2),
-            description: r.get(3),
-            vpc_id: r.get(4),
-            group_type: r.get(5),
-            resource_group_id: r.get(6),
-            inner_access_policy: r.get(7),
-            created_at: r.get(8),
-        },
-    )
+/// The columns of `security_groups`, in bind order.
+const GROUP_COLUMNS: &[&str] = &[
+    "seq",
+    "id",
+    "region_id",
+    "name",
+    "description",
+    "vpc_id",
+    "group_type",
+    "resource_group_id",
+    "inner_access_policy",
+    "created_at",
+];
+
+fn group_from_row(r: &AnyRow) -> crate::Result<GroupRecord> {
+    Ok(GroupRecord {
+        id: r.try_get("id")?,
+        region_id: r.try_get("region_id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        vpc_id: r.try_get("vpc_id")?,
+        group_type: r.try_get("group_type")?,
+        resource_group_id: r.try_get("resource_group_id")?,
+        inner_access_policy: r.try_get("inner_access_policy")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
-const RULE_COLUMNS: &str = "r.id, r.security_group_id, r.direction, r.protocol, r.port_range, r.source_port_range, r.peer_cidr, r.peer_group_id, r.local_cidr, r.policy, r.priority, r.nic_type, r.description, r.created_at, r.identity";
+/// The columns of `security_group_rules`, in bind order (`seq` counts within the group).
+const RULE_COLUMNS: &[&str] = &[
+    "seq",
+    "id",
+    "security_group_id",
+    "direction",
+    "protocol",
+    "port_range",
+    "source_port_range",
+    "peer_cidr",
+    "peer_group_id",
+    "local_cidr",
+    "policy",
+    "priority",
+    "nic_type",
+    "description",
+    "created_at",
+    "identity",
+];
 
-fn rule_from_row(r: &AnyRow) -> RuleRecord {
-    RuleRecord {
-        id: r.get(0),
-        security_group_id: r.get(1),
-        direction: r.get(2),
-        protocol: r.get(3),
-        port_range: r.get(4),
-        source_port_range: r.get(5),
-        peer_cidr: r.get(6),
-        peer_group_id: r.get(7),
-        local_cidr: r.get(8),
-        policy: r.get(9),
-        priority: r.get(10),
-        nic_type: r.get(11),
-        description: r.get(12),
-        created_at: r.get(13),
-        identity: r.get(14),
-    }
+fn rule_from_row(r: &AnyRow) -> crate::Result<RuleRecord> {
+    Ok(RuleRecord {
+        id: r.try_get("id")?,
+        security_group_id: r.try_get("security_group_id")?,
+        direction: r.try_get("direction")?,
+        protocol: r.try_get("protocol")?,
+        port_range: r.try_get("port_range")?,
+        source_port_range: r.try_get("source_port_range")?,
+        peer_cidr: r.try_get("peer_cidr")?,
+        peer_group_id: r.try_get("peer_group_id")?,
+        local_cidr: r.try_get("local_cidr")?,
+        policy: r.try_get("policy")?,
+        priority: r.try_get("priority")?,
+        nic_type: r.try_get("nic_type")?,
+        description: r.try_get("description")?,
+        created_at: r.try_get("created_at")?,
+        identity: r.try_get("identity")?,
+    })
 }
 
-fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The rule columns as read through the alias `r` (rule queries join other tables).
+fn rule_select() -> String {
+    qualified("r", RULE_COLUMNS)
 }
 
 pub async fn insert_group(conn: &mut Conn, g: &GroupRecord) -> crate::Result<()> {
-    sqlx::query(
-        "INSERT INTO security_groups (id, seq, region_id, name, description, vpc_id, group_type, resource_group_id, inner_access_policy, created_at) \
-         VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM security_groups), $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(&g.id)
-    .bind(&g.region_id)
-    .bind(&g.name)
-    .bind(&g.description)
-    .bind(&g.vpc_id)
-    .bind(&g.group_type)
-    .bind(&g.resource_group_id)
-    .bind(&g.inner_access_policy)
-    .bind(&g.created_at)
-    .execute(&mut *conn)
-    .await?;
+    let seq = next_seq(conn, GROUPS).await?;
+    let sql = insert_sql(GROUPS, GROUP_COLUMNS);
+    Insert::new(&sql, GROUP_COLUMNS)
+        .bind(seq)
+        .bind(&g.id)
+        .bind(&g.region_id)
+        .bind(&g.name)
+        .bind(&g.description)
+        .bind(&g.vpc_id)
+        .bind(&g.group_type)
+        .bind(&g.resource_group_id)
+        .bind(&g.inner_access_policy)
+        .bind(&g.created_at)
+        .execute(conn)
+        .await?;
     sqlx::query(
         "INSERT INTO security_group_counts (region_id, n) VALUES ($1, 0) ON CONFLICT (region_id) DO NOTHING",
     )
@@ -166,13 +196,14 @@ pub async fn get_group(
     id: &str,
 ) -> crate::Result<Option<GroupRecord>> {
     let row = sqlx::query(&format!(
-        "SELECT {GROUP_COLUMNS} FROM security_groups WHERE id = $1 AND region_id = $2"
+        "SELECT {} FROM {GROUPS} WHERE id = $1 AND region_id = $2",
+        select_list(GROUP_COLUMNS)
     ))
     .bind(id)
     .bind(region_id)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|r| group_from_row(&r).1))
+    row.as_ref().map(group_from_row).transpose()
 }
 
 pub async fn update_group(
@@ -225,7 +256,7 @@ pub async fn ids_in_vpc(
     .bind(vpc_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter().map(|r| r.try_get("id")).collect()
 }
 
 pub async fn groups_referencing(conn: &mut Conn, id: &str) -> crate::Result<Vec<String>> {
@@ -236,7 +267,9 @@ pub async fn groups_referencing(conn: &mut Conn, id: &str) -> crate::Result<Vec<
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    rows.iter()
+        .map(|r| r.try_get("security_group_id"))
+        .collect()
 }
 
 /// The listing filter; the region is always the first placeholder (`$1`).
@@ -279,97 +312,76 @@ pub async fn count_groups(conn: &mut Conn, f: &GroupFilter) -> crate::Result<i64
     filter(f).count(conn, "security_groups").await
 }
 
-/// A group on a listing page: its `seq` (the NextToken cursor), the record, its rule counts and
-/// its tags.
-pub type PageRow = (i64, GroupRecord, RuleCounts, Vec<Tag>);
+/// A group on a listing page, with its rule counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedGroup {
+    pub group: GroupRecord,
+    pub counts: RuleCounts,
+}
 
 /// A page of groups in creation order with rule counts and tags, plus the total number of
 /// matches: `after_seq` continues a NextToken listing, `offset` a PageNumber listing. One query
 /// answers all of it (the total is an uncorrelated subquery, computed once; tags come joined,
-/// one row per tag), because each query is a round trip to the database's worker thread and
-/// those hand-offs dominate a listing's cost. Only a page past the end needs a second,
-/// COUNT-only query.
+/// one row per tag); only a page past the end needs a second, COUNT-only query.
 pub async fn page_groups(
     conn: &mut Conn,
     f: &GroupFilter,
     after_seq: Option<i64>,
     limit: i64,
     offset: i64,
-) -> crate::Result<(i64, Vec<PageRow>)> {
-    let mut w = filter(f);
-    // The total's subquery uses the filter's placeholders before the cursor is added (both
-    // backends allow a placeholder to appear twice); inside the subquery, unqualified columns
-    // are its own table's. A whole region's total is kept in security_group_counts; anything
-    // narrower is counted.
+) -> crate::Result<Page<Tagged<ListedGroup>>> {
+    let w = filter(f);
+    // Inside the total's subquery, unqualified columns are its own table's. A whole region's
+    // total is kept in security_group_counts; anything narrower is counted.
     let total = if f.is_region_only() {
         "COALESCE((SELECT n FROM security_group_counts WHERE region_id = $1), 0)".to_string()
     } else {
-        w.count_sql("security_groups")
+        w.count_sql(GROUPS)
     };
-    if let Some(seq) = after_seq {
-        w.gt_int("seq", seq);
-    }
-    let n = w.next();
-    let sql = format!(
-        "SELECT p.*, t.tag_key, t.tag_value FROM (\
-           SELECT {GROUP_COLUMNS}, {total} AS total, \
-           (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id) AS rules, \
-           (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id AND r.peer_group_id <> '') AS group_rules \
-           FROM security_groups WHERE {} ORDER BY seq LIMIT ${n} OFFSET ${}) p \
-         LEFT JOIN tags t ON t.resource_type = ${} AND t.resource_id = p.id ORDER BY p.seq, t.tag_key",
-        w.conditions(),
-        n + 1,
-        n + 2
-    );
-    let rows = w
-        .bind(sqlx::query(&sql))
-        .bind(limit)
-        .bind(offset)
-        .bind(TAG_RESOURCE_TYPE)
-        .fetch_all(&mut *conn)
-        .await?;
-    let Some(first) = rows.first() else {
-        return Ok((count_groups(conn, f).await?, Vec::new()));
+    let q = TaggedQuery {
+        table: GROUPS,
+        select: format!(
+            "{}, \
+             (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id) AS rules, \
+             (SELECT COUNT(*) FROM security_group_rules r WHERE r.security_group_id = security_groups.id AND r.peer_group_id <> '') AS group_rules",
+            select_list(GROUP_COLUMNS)
+        ),
+        tag_type: TAG_RESOURCE_TYPE,
+        id_column: "id",
+        filter: w,
+        total,
     };
-    let total: i64 = first.get(10);
-    let mut page: Vec<PageRow> = Vec::new();
-    for r in &rows {
-        let (seq, g) = group_from_row(r);
-        if page.last().is_none_or(|(_, last, _, _)| last.id != g.id) {
-            let counts = RuleCounts {
-                rules: r.get(11),
-                group_to_group: r.get(12),
-            };
-            page.push((seq, g, counts, Vec::new()));
-        }
-        let key: Option<String> = r.get(13);
-        if let (Some(key), Some((_, _, _, tags))) = (key, page.last_mut()) {
-            tags.push(Tag {
-                key,
-                value: r.get::<Option<String>, _>(14).unwrap_or_default(),
-            });
-        }
-    }
-    Ok((total, page))
+    tagged_page(conn, &q, after_seq, offset, limit, |r| {
+        Ok(ListedGroup {
+            group: group_from_row(r)?,
+            counts: RuleCounts {
+                rules: r.try_get("rules")?,
+                group_to_group: r.try_get("group_rules")?,
+            },
+        })
+    })
+    .await
 }
 
 /// The rules of one group in creation order, with peer group names.
 pub async fn rules_of(conn: &mut Conn, group_id: &str) -> crate::Result<Vec<RuleWithPeer>> {
     let rows = sqlx::query(&format!(
-        "SELECT {RULE_COLUMNS}, COALESCE(p.name, '') FROM security_group_rules r \
+        "SELECT {}, COALESCE(p.name, '') AS peer_group_name FROM security_group_rules r \
          LEFT JOIN security_groups p ON p.id = r.peer_group_id \
-         WHERE r.security_group_id = $1 ORDER BY r.seq"
+         WHERE r.security_group_id = $1 ORDER BY r.seq",
+        rule_select()
     ))
     .bind(group_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| RuleWithPeer {
-            rule: rule_from_row(r),
-            peer_group_name: r.get(15),
+    rows.iter()
+        .map(|r| {
+            Ok(RuleWithPeer {
+                rule: rule_from_row(r)?,
+                peer_group_name: r.try_get("peer_group_name")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub async fn find_rule_by_identity(
@@ -378,38 +390,45 @@ pub async fn find_rule_by_identity(
     identity: &str,
 ) -> crate::Result<Option<RuleRecord>> {
     let row = sqlx::query(&format!(
-        "SELECT {RULE_COLUMNS} FROM security_group_rules r WHERE r.security_group_id = $1 AND r.identity = $2"
+        "SELECT {} FROM security_group_rules r WHERE r.security_group_id = $1 AND r.identity = $2",
+        rule_select()
     ))
     .bind(group_id)
     .bind(identity)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.as_ref().map(rule_from_row))
+    row.as_ref().map(rule_from_row).transpose()
 }
 
 pub async fn insert_rule(conn: &mut Conn, r: &RuleRecord) -> crate::Result<()> {
-    sqlx::query(
-        "INSERT INTO security_group_rules (id, security_group_id, seq, direction, protocol, port_range, source_port_range, peer_cidr, peer_group_id, local_cidr, policy, priority, nic_type, description, created_at, identity) \
-         VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM security_group_rules WHERE security_group_id = $2), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    // Rules are numbered within their group.
+    let seq: i64 = sqlx::query(
+        "SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM security_group_rules WHERE security_group_id = $1",
     )
-    .bind(&r.id)
     .bind(&r.security_group_id)
-    .bind(&r.direction)
-    .bind(&r.protocol)
-    .bind(&r.port_range)
-    .bind(&r.source_port_range)
-    .bind(&r.peer_cidr)
-    .bind(&r.peer_group_id)
-    .bind(&r.local_cidr)
-    .bind(&r.policy)
-    .bind(r.priority)
-    .bind(&r.nic_type)
-    .bind(&r.description)
-    .bind(&r.created_at)
-    .bind(&r.identity)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("next")?;
+    let sql = insert_sql(RULES, RULE_COLUMNS);
+    Insert::new(&sql, RULE_COLUMNS)
+        .bind(seq)
+        .bind(&r.id)
+        .bind(&r.security_group_id)
+        .bind(&r.direction)
+        .bind(&r.protocol)
+        .bind(&r.port_range)
+        .bind(&r.source_port_range)
+        .bind(&r.peer_cidr)
+        .bind(&r.peer_group_id)
+        .bind(&r.local_cidr)
+        .bind(&r.policy)
+        .bind(r.priority)
+        .bind(&r.nic_type)
+        .bind(&r.description)
+        .bind(&r.created_at)
+        .bind(&r.identity)
+        .execute(conn)
+        .await
 }
 
 /// Rule IDs of `group_id` among `ids` with the given direction.
@@ -430,19 +449,20 @@ pub async fn existing_rule_ids(
     for id in ids {
         q = q.bind(id);
     }
-    Ok(q.fetch_all(&mut *conn)
+    q.fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| r.get(0))
-        .collect())
+        .map(|r| r.try_get("id"))
+        .collect()
 }
 
 pub async fn count_rules(conn: &mut Conn, group_id: &str) -> crate::Result<i64> {
-    let row = sqlx::query("SELECT COUNT(*) FROM security_group_rules WHERE security_group_id = $1")
-        .bind(group_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(row.get(0))
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM security_group_rules WHERE security_group_id = $1")
+            .bind(group_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    row.try_get("n")
 }
 
 pub async fn delete_rule(conn: &mut Conn, group_id: &str, rule_id: &str) -> crate::Result<()> {
@@ -486,27 +506,42 @@ pub async fn existing_group_ids(
     for id in ids {
         q = q.bind(id);
     }
-    Ok(q.fetch_all(&mut *conn)
+    q.fetch_all(&mut *conn)
         .await?
         .iter()
-        .map(|r| r.get(0))
-        .collect())
+        .map(|r| r.try_get("id"))
+        .collect()
 }
 
-/// Every group's ID and inner access policy, for the host firewall (which needs all of them).
-pub async fn all_groups_for_network(conn: &mut Conn) -> crate::Result<Vec<(String, String)>> {
+/// A group's inner access policy (`Accept` or `Drop`), as the host firewall needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupPolicy {
+    pub id: String,
+    pub inner_access_policy: String,
+}
+
+/// Every group's inner access policy, for the host firewall (which needs all of them).
+pub async fn all_groups_for_network(conn: &mut Conn) -> crate::Result<Vec<GroupPolicy>> {
     let rows = sqlx::query("SELECT id, inner_access_policy FROM security_groups ORDER BY seq")
         .fetch_all(&mut *conn)
         .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    rows.iter()
+        .map(|r| {
+            Ok(GroupPolicy {
+                id: r.try_get("id")?,
+                inner_access_policy: r.try_get("inner_access_policy")?,
+            })
+        })
+        .collect()
 }
 
 /// Every rule of every group, in creation order, for the host firewall.
 pub async fn all_rules(conn: &mut Conn) -> crate::Result<Vec<RuleRecord>> {
     let rows = sqlx::query(&format!(
-        "SELECT {RULE_COLUMNS} FROM security_group_rules r ORDER BY r.seq"
+        "SELECT {} FROM security_group_rules r ORDER BY r.seq",
+        rule_select()
     ))
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.iter().map(rule_from_row).collect())
+    rows.iter().map(rule_from_row).collect()
 }

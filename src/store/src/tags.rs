@@ -2,14 +2,23 @@
 
 use std::collections::HashMap;
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::columns::placeholders;
 use crate::Conn;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tag {
     pub key: String,
     pub value: String,
+}
+
+fn tag_from_row(r: &AnyRow) -> crate::Result<Tag> {
+    Ok(Tag {
+        key: r.try_get("tag_key")?,
+        value: r.try_get("tag_value")?,
+    })
 }
 
 pub async fn set(
@@ -48,13 +57,7 @@ pub async fn list(
         .bind(resource_id)
         .fetch_all(&mut *conn)
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Tag {
-            key: r.get(0),
-            value: r.get(1),
-        })
-        .collect())
+    rows.iter().map(tag_from_row).collect()
 }
 
 /// The tags of many resources of one type in one query, by resource ID (each list by key).
@@ -67,20 +70,18 @@ pub async fn of_many(
     if ids.is_empty() {
         return Ok(out);
     }
-    let marks: Vec<String> = (2..ids.len() + 2).map(|n| format!("${n}")).collect();
     let sql = format!(
         "SELECT resource_id, tag_key, tag_value FROM tags WHERE resource_type = $1 AND resource_id IN ({}) ORDER BY resource_id, tag_key",
-        marks.join(", ")
+        placeholders(2, ids.len())
     );
     let mut q = sqlx::query(&sql).bind(resource_type);
     for id in ids {
         q = q.bind(id.as_str());
     }
     for r in q.fetch_all(&mut *conn).await? {
-        out.entry(r.get(0)).or_default().push(Tag {
-            key: r.get(1),
-            value: r.get(2),
-        });
+        out.entry(r.try_get("resource_id")?)
+            .or_default()
+            .push(tag_from_row(&r)?);
     }
     Ok(out)
 }

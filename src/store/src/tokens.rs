@@ -18,10 +18,13 @@ pub async fn find(conn: &mut Conn, action: &str, token: &str) -> crate::Result<O
     .bind(token)
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(|r| Recorded {
-        fingerprint: r.get(0),
-        response: r.get(1),
-    }))
+    row.map(|r| {
+        Ok(Recorded {
+            fingerprint: r.try_get("fingerprint")?,
+            response: r.try_get("response")?,
+        })
+    })
+    .transpose()
 }
 
 pub async fn record(

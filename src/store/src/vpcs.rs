@@ -3,9 +3,13 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::columns::{insert_sql, select_list, Insert};
+use crate::page::Page;
 use crate::query::{next_seq, total_from_page, Where};
 use crate::tags::Tag;
 use crate::Conn;
+
+const TABLE: &str = "vpcs";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vpc {
@@ -30,50 +34,65 @@ pub struct VpcFilter {
     pub tags: Vec<Tag>,
 }
 
-const COLUMNS: &str = "vpc_id, region_id, vpc_name, description, cidr_block, vrouter_id, route_table_id, is_default, status, created_at";
+/// The columns of `vpcs`, in bind order (`seq` first: listings order and page by it).
+const COLUMNS: &[&str] = &[
+    "seq",
+    "vpc_id",
+    "region_id",
+    "vpc_name",
+    "description",
+    "cidr_block",
+    "vrouter_id",
+    "route_table_id",
+    "is_default",
+    "status",
+    "created_at",
+];
 
-fn from_row(r: &AnyRow) -> Vpc {
-    Vpc {
-        vpc_id: r.get(0),
-        region_id: r.get(1),
-        vpc_name: r.get(2),
-        description: r.get(3),
-        cidr_block: r.get(4),
-        vrouter_id: r.get(5),
-        route_table_id: r.get(6),
-        is_default: r.get::<i64, _>(7) != 0,
-        status: r.get(8),
-        created_at: r.get(9),
-    }
+fn from_row(r: &AnyRow) -> crate::Result<Vpc> {
+    Ok(Vpc {
+        vpc_id: r.try_get("vpc_id")?,
+        region_id: r.try_get("region_id")?,
+        vpc_name: r.try_get("vpc_name")?,
+        description: r.try_get("description")?,
+        cidr_block: r.try_get("cidr_block")?,
+        vrouter_id: r.try_get("vrouter_id")?,
+        route_table_id: r.try_get("route_table_id")?,
+        is_default: r.try_get::<i64, _>("is_default")? != 0,
+        status: r.try_get("status")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 pub async fn insert(conn: &mut Conn, vpc: &Vpc) -> crate::Result<()> {
-    let seq = next_seq(conn, "vpcs").await?;
-    sqlx::query(&format!(
-        "INSERT INTO vpcs (seq, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-    ))
-    .bind(seq)
-    .bind(&vpc.vpc_id)
-    .bind(&vpc.region_id)
-    .bind(&vpc.vpc_name)
-    .bind(&vpc.description)
-    .bind(&vpc.cidr_block)
-    .bind(&vpc.vrouter_id)
-    .bind(&vpc.route_table_id)
-    .bind(vpc.is_default as i64)
-    .bind(&vpc.status)
-    .bind(&vpc.created_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    let seq = next_seq(conn, TABLE).await?;
+    let sql = insert_sql(TABLE, COLUMNS);
+    Insert::new(&sql, COLUMNS)
+        .bind(seq)
+        .bind(&vpc.vpc_id)
+        .bind(&vpc.region_id)
+        .bind(&vpc.vpc_name)
+        .bind(&vpc.description)
+        .bind(&vpc.cidr_block)
+        .bind(&vpc.vrouter_id)
+        .bind(&vpc.route_table_id)
+        .bind(vpc.is_default as i64)
+        .bind(&vpc.status)
+        .bind(&vpc.created_at)
+        .execute(conn)
+        .await
 }
 
 pub async fn get(conn: &mut Conn, vpc_id: &str) -> crate::Result<Option<Vpc>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM vpcs WHERE vpc_id = $1"))
+    let sql = format!(
+        "SELECT {} FROM {TABLE} WHERE vpc_id = $1",
+        select_list(COLUMNS)
+    );
+    let row = sqlx::query(&sql)
         .bind(vpc_id)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.as_ref().map(from_row))
+    row.as_ref().map(from_row).transpose()
 }
 
 /// Changes the name and/or description; `None` leaves a field as it is.
@@ -108,7 +127,7 @@ pub async fn list(
     filter: &VpcFilter,
     offset: i64,
     limit: i64,
-) -> crate::Result<(i64, Vec<Vpc>)> {
+) -> crate::Result<Page<Vpc>> {
     let mut w = Where::default();
     if let Some(ids) = &filter.vpc_ids {
         w.any_of("vpc_id", ids);
@@ -120,10 +139,13 @@ pub async fn list(
         w.eq_int("is_default", d as i64);
     }
     w.tags("vpc", "vpc_id", &filter.tags);
-    let rows = w.rows(conn, "vpcs", COLUMNS, offset, limit).await?;
+    let rows = w
+        .rows(conn, TABLE, &select_list(COLUMNS), offset, limit)
+        .await?;
     let total = match total_from_page(offset, limit, rows.len()) {
         Some(t) => t,
-        None => w.count(conn, "vpcs").await?,
+        None => w.count(conn, TABLE).await?,
     };
-    Ok((total, rows.iter().map(from_row).collect()))
+    let items = rows.iter().map(from_row).collect::<crate::Result<_>>()?;
+    Ok(Page { total, items })
 }

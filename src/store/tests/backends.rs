@@ -196,3 +196,225 @@ async fn backend_is_chosen_by_url() {
         assert_eq!(pg.store.backend(), Backend::Postgres);
     }
 }
+
+/// Every table's insert binds one value per column, in the column list's order: each record,
+/// with a distinct value in every field, reads back as written, alone and through its listing.
+#[tokio::test]
+async fn records_read_back_as_written() {
+    use hearth_store::{disks, instances, key_pairs, security_groups as sg, vpcs, vswitches};
+    for t in stores().await {
+        let s = &t.store;
+        let vpc = vpcs::Vpc {
+            vpc_id: "vpc-1".into(),
+            region_id: "r-1".into(),
+            vpc_name: "net".into(),
+            description: "d".into(),
+            cidr_block: "10.0.0.0/16".into(),
+            vrouter_id: "vrt-1".into(),
+            route_table_id: "vtb-1".into(),
+            is_default: true,
+            status: "Available".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let vsw = vswitches::VSwitch {
+            vswitch_id: "vsw-1".into(),
+            vpc_id: "vpc-1".into(),
+            zone_id: "z-1".into(),
+            vswitch_name: "sub".into(),
+            description: "d2".into(),
+            cidr_block: "10.0.1.0/24".into(),
+            route_table_id: "vtb-1".into(),
+            cidr_first: 167772416,
+            cidr_last: 167772671,
+            available_ip_count: 252,
+            is_default: false,
+            status: "Available".into(),
+            created_at: "2026-01-01T00:00:01Z".into(),
+        };
+        let group = sg::GroupRecord {
+            id: "sg-1".into(),
+            region_id: "r-1".into(),
+            name: "web".into(),
+            description: "d3".into(),
+            vpc_id: "vpc-1".into(),
+            group_type: "normal".into(),
+            resource_group_id: "rg-1".into(),
+            inner_access_policy: "Accept".into(),
+            created_at: "2026-01-01T00:00:02Z".into(),
+        };
+        let rule = sg::RuleRecord {
+            id: "sgr-1".into(),
+            security_group_id: "sg-1".into(),
+            direction: "ingress".into(),
+            protocol: "TCP".into(),
+            port_range: "22/22".into(),
+            source_port_range: "1/65535".into(),
+            peer_cidr: "0.0.0.0/0".into(),
+            peer_group_id: "".into(),
+            local_cidr: "10.0.1.0/24".into(),
+            policy: "Accept".into(),
+            priority: 7,
+            nic_type: "intranet".into(),
+            description: "ssh".into(),
+            created_at: "2026-01-01T00:00:03Z".into(),
+            identity: "ingress|TCP|22/22".into(),
+        };
+        let kp = key_pairs::KeyPair {
+            name: "kp".into(),
+            id: "kp-1".into(),
+            fingerprint: "fp".into(),
+            public_key: "ssh-ed25519 AAAA".into(),
+            resource_group_id: "rg-2".into(),
+            created_at: "2026-01-01T00:00:04Z".into(),
+        };
+        let instance = instances::Instance {
+            id: "i-1".into(),
+            region_id: "r-1".into(),
+            zone_id: "z-1".into(),
+            instance_type: "ecs.t1".into(),
+            vcpus: 2,
+            memory_mib: 2048,
+            image_id: "img".into(),
+            os_type: "linux".into(),
+            hostname: "host".into(),
+            name: "vm".into(),
+            description: "d4".into(),
+            vpc_id: "vpc-1".into(),
+            vswitch_id: "vsw-1".into(),
+            private_ip: "10.0.1.5".into(),
+            mac: "02:00:00:00:00:01".into(),
+            key_pair_name: "kp".into(),
+            password_hash: "ph".into(),
+            user_data: "ud".into(),
+            status: hearth_store::Status::Running,
+            intent: Some(hearth_store::Intent::Stop),
+            stopped_mode: "KeepCharging".into(),
+            deletion_protection: true,
+            auto_release_time: "2027-01-01T00:00:00Z".into(),
+            instance_charge_type: "PostPaid".into(),
+            internet_charge_type: "PayByTraffic".into(),
+            internet_max_bandwidth_in: 3,
+            internet_max_bandwidth_out: 4,
+            period: 5,
+            period_unit: "Month".into(),
+            auto_renew: true,
+            auto_renew_period: 6,
+            spot_strategy: "NoSpot".into(),
+            spot_price_limit: "0.5".into(),
+            spot_duration: 8,
+            spot_interruption_behavior: "Terminate".into(),
+            io_optimized: "optimized".into(),
+            credit_specification: "Standard".into(),
+            security_enhancement: "Active".into(),
+            resource_group_id: "rg-3".into(),
+            http_endpoint: "enabled".into(),
+            http_tokens: "optional".into(),
+            http_put_hop_limit: 9,
+            metadata_tags: "disabled".into(),
+            creation_time: "2026-01-01T00:00:05Z".into(),
+            start_time: "2026-01-01T00:00:06Z".into(),
+            launch_failed: true,
+        };
+        let disk = disks::Disk {
+            id: "d-1".into(),
+            instance_id: Some("i-1".into()),
+            region_id: "r-1".into(),
+            zone_id: "z-1".into(),
+            disk_type: "system".into(),
+            category: "cloud_essd".into(),
+            size_gib: 40,
+            performance_level: "PL1".into(),
+            device: "/dev/vda".into(),
+            order_index: 0,
+            delete_with_instance: true,
+            name: "sys".into(),
+            description: "d5".into(),
+            image_id: "img".into(),
+            path: "/var/disk".into(),
+            status: "In_use".into(),
+            creation_time: "2026-01-01T00:00:07Z".into(),
+            attached_time: "2026-01-01T00:00:08Z".into(),
+            detached_time: "".into(),
+        };
+        let mut tx = s.write().await.unwrap();
+        vpcs::insert(&mut tx, &vpc).await.unwrap();
+        vswitches::insert(&mut tx, &vsw).await.unwrap();
+        sg::insert_group(&mut tx, &group).await.unwrap();
+        sg::insert_rule(&mut tx, &rule).await.unwrap();
+        key_pairs::insert(&mut tx, &kp).await.unwrap();
+        instances::insert(&mut tx, &instance, &["sg-1".to_string()])
+            .await
+            .unwrap();
+        disks::insert(&mut tx, &disk).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut conn = s.pool().acquire().await.unwrap();
+        assert_eq!(
+            vpcs::get(&mut conn, "vpc-1").await.unwrap(),
+            Some(vpc.clone())
+        );
+        assert_eq!(
+            vswitches::get(&mut conn, "vsw-1").await.unwrap(),
+            Some(vsw.clone())
+        );
+        assert_eq!(
+            sg::get_group(&mut conn, "r-1", "sg-1").await.unwrap(),
+            Some(group.clone())
+        );
+        assert_eq!(sg::all_rules(&mut conn).await.unwrap(), vec![rule.clone()]);
+        assert_eq!(
+            instances::get(&mut conn, "i-1").await.unwrap(),
+            Some(instance.clone())
+        );
+        assert_eq!(
+            disks::of_instance(&mut conn, "i-1").await.unwrap(),
+            vec![disk.clone()]
+        );
+
+        let listed = vpcs::list(&mut conn, &Default::default(), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!((listed.total, listed.items), (1, vec![vpc]));
+        let listed = key_pairs::page(&mut conn, &Default::default(), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!((listed.total, listed.items), (1, vec![kp]));
+        let listed = vswitches::list(&mut conn, &Default::default(), 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(listed.total, 1);
+        assert_eq!(listed.items[0].item, vsw);
+        let filter = instances::Filter {
+            region_id: "r-1".into(),
+            ..Default::default()
+        };
+        let listed = instances::list(&mut conn, &filter, None, 0, 10)
+            .await
+            .unwrap();
+        assert_eq!(listed.total, 1);
+        assert_eq!(listed.items[0].item, instance);
+        let filter = disks::Filter {
+            region_id: "r-1".into(),
+            ..Default::default()
+        };
+        let listed = disks::list(&mut conn, &filter, 0, 10).await.unwrap();
+        assert_eq!(listed.total, 1);
+        assert_eq!(listed.items[0].item, disk);
+        let filter = sg::GroupFilter {
+            region_id: "r-1".into(),
+            ..Default::default()
+        };
+        let listed = sg::page_groups(&mut conn, &filter, None, 10, 0)
+            .await
+            .unwrap();
+        assert_eq!(listed.total, 1);
+        assert_eq!(listed.items[0].item.group, group);
+        assert_eq!(
+            listed.items[0].item.counts,
+            sg::RuleCounts {
+                rules: 1,
+                group_to_group: 0
+            }
+        );
+    }
+}

@@ -69,33 +69,35 @@ pub async fn describe(
         Paging::Numbered(p) => (None, p.offset(), p.limit(), None),
         Paging::Token { after, max } => (after, 0, max + 1, Some(max as usize)),
     };
-    let (total, mut rows) = store::list(&mut conn, filter, after, offset, limit).await?;
+    let page = store::list(&mut conn, filter, after, offset, limit).await?;
+    let (total, mut rows) = (page.total, page.items);
     let mut next_token = String::new();
     if let Some(cap) = cap {
         if rows.len() > cap {
             rows.truncate(cap);
-            next_token = rows
-                .last()
-                .map(|(seq, _, _)| seq.to_string())
-                .unwrap_or_default();
+            next_token = rows.last().map(|r| r.seq.to_string()).unwrap_or_default();
         }
     }
-    let ids: Vec<String> = rows.iter().map(|(_, i, _)| i.id.clone()).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.item.id.clone()).collect();
     let mut groups: HashMap<String, Vec<String>> = HashMap::new();
-    for (instance, group) in store::groups_of_many(&mut conn, &ids).await? {
-        groups.entry(instance).or_default().push(group);
+    for m in store::groups_of_many(&mut conn, &ids).await? {
+        groups
+            .entry(m.instance_id)
+            .or_default()
+            .push(m.security_group_id);
     }
     let mut public: HashMap<String, String> = public_ips::of_instances(&mut conn, &ids)
         .await?
         .into_iter()
+        .map(|a| (a.instance_id, a.address))
         .collect();
     let instances = rows
         .into_iter()
-        .map(|(_, instance, tags)| Listed {
-            security_groups: groups.remove(&instance.id).unwrap_or_default(),
-            public_ip: public.remove(&instance.id),
-            instance,
-            tags,
+        .map(|r| Listed {
+            security_groups: groups.remove(&r.item.id).unwrap_or_default(),
+            public_ip: public.remove(&r.item.id),
+            instance: r.item,
+            tags: r.tags,
         })
         .collect();
     Ok(Listing {
@@ -196,7 +198,7 @@ pub async fn disks(
     cloud: &Cloud,
     filter: &DiskFilter,
     page: Page,
-) -> Result<(i64, Vec<(Disk, Vec<Tag>)>)> {
+) -> Result<hearth_store::Page<hearth_store::Tagged<Disk>>> {
     cloud.check_region(&filter.region_id)?;
     let mut conn = cloud.store.pool().acquire().await?;
     Ok(disk_store::list(&mut conn, filter, page.offset(), page.limit()).await?)

@@ -197,28 +197,26 @@ pub async fn describe(cloud: &Cloud, q: &Query) -> Result<Listing> {
         // One more than asked tells whether another page follows.
         Paging::Token { after, max } => (max + 1, 0, after, Some(max as usize)),
     };
-    let (total, mut rows) = store::page_groups(&mut conn, &q.filter, after, limit, offset).await?;
+    let page = store::page_groups(&mut conn, &q.filter, after, limit, offset).await?;
+    let (total, mut rows) = (page.total, page.items);
     let mut next_token = String::new();
     if let Some(cap) = cap {
         if rows.len() > cap {
             rows.truncate(cap);
-            next_token = rows
-                .last()
-                .map(|(seq, _, _, _)| seq.to_string())
-                .unwrap_or_default();
+            next_token = rows.last().map(|r| r.seq.to_string()).unwrap_or_default();
         }
     }
     // Instances per group for the whole page in one query (the same membership table as
     // `instances_in_group`).
-    let ids: Vec<String> = rows.iter().map(|(_, g, _, _)| g.id.clone()).collect();
+    let ids: Vec<String> = rows.iter().map(|r| r.item.group.id.clone()).collect();
     let members = hearth_store::instances::count_in_groups(&mut conn, &ids).await?;
     let groups = rows
         .into_iter()
-        .map(|(_, group, counts, tags)| Listed {
-            tags,
-            counts,
-            ecs_count: members.get(&group.id).copied().unwrap_or(0),
-            group,
+        .map(|r| Listed {
+            tags: r.tags,
+            counts: r.item.counts,
+            ecs_count: members.get(&r.item.group.id).copied().unwrap_or(0),
+            group: r.item.group,
         })
         .collect();
     Ok(Listing {

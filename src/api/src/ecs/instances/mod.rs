@@ -624,10 +624,14 @@ async fn disks(cloud: &Cloud, p: &Params) -> Result<Value> {
         cloud.check_region(&filter.region_id)?;
         return Err(Error::dry_run_passed());
     }
-    let (total, rows) = view::disks(cloud, &filter, page).await?;
-    let list: Vec<Value> = rows.iter().map(|(d, t)| disk_json(d, t)).collect();
+    let disks = view::disks(cloud, &filter, page).await?;
+    let list: Vec<Value> = disks
+        .items
+        .iter()
+        .map(|r| disk_json(&r.item, &r.tags))
+        .collect();
     Ok(json!({
-        "TotalCount": total,
+        "TotalCount": disks.total,
         "PageNumber": page.number,
         "PageSize": page.size,
         "Disks": {"Disk": list},
