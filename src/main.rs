@@ -2,7 +2,6 @@
 
 mod allocator;
 mod cli;
-mod node;
 
 use std::process::ExitCode;
 

@@ -95,7 +95,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         }
     };
-    let node = Arc::new(crate::node::Node::new(
+    let node = Arc::new(hearth_node::Node::new(
         store.clone(),
         config.network.clone(),
         network,
@@ -111,7 +111,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let vm_network = node.network.clone();
     let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node);
     if args.instances == "run" {
-        let supervisor = crate::node::supervisor::Supervisor::new(cloud.clone(), vm_network);
+        let supervisor = hearth_node::supervisor::Supervisor::new(cloud.clone(), vm_network);
         tokio::spawn(supervisor.run(wake));
     }
     let state = ApiState {

@@ -23,7 +23,7 @@ pub struct VmmArgs {
 }
 
 pub fn run(args: VmmArgs) -> anyhow::Result<()> {
-    let vmm = crate::node::vmm_process::vmm_binary()?;
+    let vmm = hearth_node::vmm_process::vmm_binary()?;
     let mut cmd = Command::new(&vmm);
     cmd.arg("--config").arg(&args.config);
     if args.attach {

@@ -4,13 +4,11 @@
 //! up after `--timeout` seconds: a VMM that accepts and never answers fails the caller instead
 //! of hanging it.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
+use hearth_vmm::control::{self, Command};
 
 #[derive(Args)]
 pub struct VmmCtlArgs {
@@ -33,47 +31,29 @@ enum CtlCommand {
     Wait,
 }
 
-pub fn run(args: VmmCtlArgs) -> anyhow::Result<()> {
-    let name = args
-        .command
-        .to_possible_value()
-        .map(|v| v.get_name().to_string())
-        .unwrap_or_default();
-    let mut stream = UnixStream::connect(&args.socket)
-        .with_context(|| format!("cannot reach the VMM at {}", args.socket.display()))?;
-    let secs = args.timeout.max(1);
-    if !matches!(args.command, CtlCommand::Wait) {
-        let limit = Duration::from_secs(secs);
-        stream.set_read_timeout(Some(limit))?;
-        stream.set_write_timeout(Some(limit))?;
-    }
-    writeln!(stream, "{{\"command\":\"{name}\"}}")?;
-    let mut line = String::new();
-    let read = BufReader::new(&stream).read_line(&mut line);
-    match read {
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) =>
-        {
-            anyhow::bail!(
-                "the VMM at {} accepted the request but did not answer within {secs} s",
-                args.socket.display()
-            )
+impl From<CtlCommand> for Command {
+    fn from(c: CtlCommand) -> Command {
+        match c {
+            CtlCommand::Status => Command::Status,
+            CtlCommand::Shutdown => Command::Shutdown,
+            CtlCommand::Stop => Command::Stop,
+            CtlCommand::Pause => Command::Pause,
+            CtlCommand::Resume => Command::Resume,
+            CtlCommand::Wait => Command::Wait,
         }
-        Err(e) => return Err(e).context("cannot read the VMM's answer"),
-        Ok(0) => anyhow::bail!("the VMM closed the socket without answering"),
-        Ok(_) => {}
     }
-    print!("{line}");
-    let reply: serde_json::Value =
-        serde_json::from_str(line.trim()).context("the VMM's answer is not JSON")?;
-    if reply["ok"] != serde_json::Value::Bool(true) {
+}
+
+pub fn run(args: VmmCtlArgs) -> anyhow::Result<()> {
+    let command = Command::from(args.command);
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let reply = control::request(&args.socket, command, timeout)?;
+    println!("{}", reply.line());
+    if !reply.ok {
         std::process::exit(1);
     }
-    if let (CtlCommand::Wait, Some(code)) = (args.command, reply["exit_code"].as_i64()) {
-        std::process::exit(code as i32);
+    if let (Command::Wait, Some(code)) = (command, reply.exit_code) {
+        std::process::exit(code);
     }
     Ok(())
 }

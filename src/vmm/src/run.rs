@@ -11,13 +11,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use vmm_sys_util::epoll::{ControlOperation, Epoll, EpollEvent, EventSet};
 use vmm_sys_util::signal::Killable;
 use vmm_sys_util::terminal::Terminal;
 
 use crate::builder::Vmm;
-use crate::control::{self, Command};
+use crate::control::{self, Command, Reply, State};
 use crate::exit::{classify_reset, Exit, ExitKind};
 use crate::state::VmState;
 use crate::vcpu::halt::HaltProbe;
@@ -251,12 +250,13 @@ impl Vmm {
         }
         if let Some(exit) = self.shared.exit() {
             // The pid, so a client can wait for the process itself to be gone.
-            let last = control::ok(json!({
-                "state": "exited",
-                "reason": exit.reason,
-                "exit_code": exit.code(),
-                "pid": std::process::id(),
-            }));
+            let last = Reply {
+                reason: Some(exit.reason.clone()),
+                exit_code: Some(exit.code()),
+                pid: Some(std::process::id()),
+                ..Reply::in_state(State::Exited)
+            }
+            .line();
             for conn in connections.values_mut().filter(|c| c.waiting) {
                 let _ = conn.stream.set_nonblocking(false);
                 let _ = conn
@@ -342,7 +342,7 @@ impl Vmm {
         let lines = match control::take_lines(&mut conn.input, MAX_CONTROL_LINE) {
             Ok(lines) => lines,
             Err(e) => {
-                let _ = writeln!(conn.stream, "{}", control::error(&e));
+                let _ = writeln!(conn.stream, "{}", Reply::error(&e).line());
                 return false;
             }
         };
@@ -353,7 +353,7 @@ impl Vmm {
                     continue;
                 }
                 Ok(cmd) => self.execute(cmd, threads),
-                Err(e) => control::error(&e),
+                Err(e) => Reply::error(&e).line(),
             };
             if writeln!(conn.stream, "{reply}").is_err() {
                 return false;
@@ -363,8 +363,7 @@ impl Vmm {
     }
 
     fn status_json(&self) -> String {
-        let state = serde_json::to_value(self.shared.state()).unwrap_or_default();
-        control::ok(state)
+        Reply::state(&self.shared.state()).line()
     }
 
     fn execute(&mut self, cmd: Command, threads: &[JoinHandle<()>]) -> String {
@@ -378,16 +377,24 @@ impl Vmm {
                 self.shared.shutdown_requested.store(true, Ordering::SeqCst);
                 match self.i8042.lock() {
                     Ok(mut kbd) => kbd.send_ctrl_alt_del(),
-                    Err(_) => return control::error("the keyboard device is unusable"),
+                    Err(_) => return Reply::error("the keyboard device is unusable").line(),
                 }
-                control::ok(json!({"state": "running", "sent": "ctrl-alt-del"}))
+                Reply {
+                    sent: Some("ctrl-alt-del".into()),
+                    ..Reply::in_state(State::Running)
+                }
+                .line()
             }
             Command::Stop => {
                 self.shared.end(Exit::new(
                     ExitKind::Stopped,
                     "stopped through the control socket",
                 ));
-                control::ok(json!({"state": "exited", "exit_code": ExitKind::Stopped.code()}))
+                Reply {
+                    exit_code: Some(ExitKind::Stopped.code()),
+                    ..Reply::in_state(State::Exited)
+                }
+                .line()
             }
             Command::Pause => {
                 self.shared.request_pause(true);
@@ -400,7 +407,7 @@ impl Vmm {
                 }
                 if self.shared.paused_vcpus() < threads.len() {
                     self.shared.request_pause(false);
-                    return control::error("the vCPUs did not stop within 2 s; still running");
+                    return Reply::error("the vCPUs did not stop within 2 s; still running").line();
                 }
                 self.shared.set_state(VmState::Paused);
                 self.status_json()

@@ -20,7 +20,9 @@ use hearth_store::instances as instance_store;
 use hearth_vmm::config::{DiskConfig, DiskRateLimit, NicConfig, NicRateLimit, VmConfig};
 use tokio::sync::Notify;
 
-use super::vmm_process;
+use hearth_vmm::control::{Command as Control, State};
+
+use crate::vmm_process;
 
 /// How long a graceful stop (Ctrl-Alt-Del) may take before the VMM is stopped by force.
 const STOP_GRACE: Duration = Duration::from_secs(60);
@@ -123,9 +125,9 @@ impl Supervisor {
         drop(conn);
         for instance_store::State { id, status, intent } in up {
             let paths = Paths::of(&self.cloud.data_dir, &id);
-            let alive = vmm_process::request(&paths.socket, "status")
+            let alive = vmm_process::request(&paths.socket, Control::Status)
                 .await
-                .is_ok_and(|s| s["state"] != "exited");
+                .is_ok_and(|s| !s.is_exited());
             if alive {
                 tracing::info!(instance = %id, "adopted its running VMM");
                 if status != Status::Running && intent == Some(Intent::Start) {
@@ -218,13 +220,13 @@ impl Supervisor {
         tokio::spawn(async move {
             let socket = Paths::of(&me.cloud.data_dir, &id).socket;
             let end = vmm_process::wait(&socket).await;
-            if let Some(pid) = end.as_ref().ok().and_then(|v| v["pid"].as_u64()) {
-                vmm_process::wait_gone(pid as u32).await;
+            if let Some(pid) = end.as_ref().ok().and_then(|r| r.pid) {
+                vmm_process::wait_gone(pid).await;
             }
             let (reason, code) = match &end {
-                Ok(v) => (
-                    v["reason"].as_str().unwrap_or("unknown").to_string(),
-                    v["exit_code"].as_i64(),
+                Ok(r) => (
+                    r.reason.clone().unwrap_or_else(|| "unknown".into()),
+                    r.exit_code,
                 ),
                 Err(e) => (format!("the VMM process died ({e})"), None),
             };
@@ -255,7 +257,7 @@ impl Supervisor {
         self: &Arc<Self>,
         id: &str,
         after: AfterExit,
-        code: Option<i64>,
+        code: Option<i32>,
         handled: Option<Intent>,
     ) {
         self.remove_tap(id).await;
@@ -269,7 +271,7 @@ impl Supervisor {
                 // A guest that rebooted itself stays Running on a fresh VMM, as on ECS, unless
                 // the API meanwhile asked for something else.
                 let wanted = self.intent_of(id).await;
-                let rebooted = code == Some(hearth_vmm::exit::ExitKind::Reboot.code().into());
+                let rebooted = code == Some(hearth_vmm::exit::ExitKind::Reboot.code());
                 if rebooted && wanted.is_none() {
                     self.launch(id, None).await;
                     Ok(())
@@ -314,9 +316,13 @@ impl Supervisor {
         let socket = socket.to_path_buf();
         let id = id.to_string();
         tokio::spawn(async move {
-            let first = if graceful { "shutdown" } else { "stop" };
+            let first = if graceful {
+                Control::Shutdown
+            } else {
+                Control::Stop
+            };
             if let Err(e) = vmm_process::request(&socket, first).await {
-                tracing::warn!(instance = %id, error = %e, "cannot reach the VMM to {first}");
+                tracing::warn!(instance = %id, error = %e, "cannot reach the VMM to {first:?}");
             }
             if graceful {
                 // Connected to this VMM now; a later VMM on the same path (after a reboot) is
@@ -328,7 +334,7 @@ impl Supervisor {
                     _ = vmm_process::wait_on(this_vmm) => {}
                     _ = tokio::time::sleep(STOP_GRACE) => {
                         tracing::warn!(instance = %id, "the guest ignored the shutdown: stopping it");
-                        let _ = vmm_process::request(&socket, "stop").await;
+                        let _ = vmm_process::request(&socket, Control::Stop).await;
                     }
                 }
             }
@@ -473,10 +479,10 @@ impl Supervisor {
         let pid = vmm_process::spawn(&paths.config, &paths.log, netns)
             .map_err(|e| format!("cannot start hearth-vmm: {e}"))?;
         let failed = match vmm_process::wait_for_socket(&paths.socket, VMM_READY, pid).await {
-            Ok(status) if status["state"] == "running" => return Ok(()),
+            Ok(status) if status.state == Some(State::Running) => return Ok(()),
             Ok(status) => format!(
                 "the VMM did not run the guest: {}",
-                status["reason"].as_str().unwrap_or("no reason given")
+                status.reason.as_deref().unwrap_or("no reason given")
             ),
             Err(e) => format!("the VMM did not start ({e}): {}", last_lines(&paths.log, 5)),
         };

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use hearth_vmm::control::{Command as Control, Reply};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 
@@ -71,19 +71,19 @@ pub fn spawn(config: &Path, log: &Path, netns: Option<&Path>) -> io::Result<u32>
 }
 
 /// Sends one control command and returns the VMM's answer.
-pub async fn request(socket: &Path, command: &str) -> io::Result<Value> {
+pub async fn request(socket: &Path, command: Control) -> io::Result<Reply> {
     let stream = UnixStream::connect(socket).await?;
     exchange(stream, command).await
 }
 
 /// Blocks until the VMM ends and returns its final status (state "exited", reason, exit_code).
-pub async fn wait(socket: &Path) -> io::Result<Value> {
-    request(socket, "wait").await
+pub async fn wait(socket: &Path) -> io::Result<Reply> {
+    request(socket, Control::Wait).await
 }
 
 /// `wait` on a connection already made (to be sure which VMM is waited for).
-pub async fn wait_on(stream: UnixStream) -> io::Result<Value> {
-    exchange(stream, "wait").await
+pub async fn wait_on(stream: UnixStream) -> io::Result<Reply> {
+    exchange(stream, Control::Wait).await
 }
 
 /// SIGKILL to a VMM that must not live on (its reaper thread collects it).
@@ -95,9 +95,9 @@ pub fn kill(pid: u32) {
     }
 }
 
-async fn exchange(mut stream: UnixStream, command: &str) -> io::Result<Value> {
+async fn exchange(mut stream: UnixStream, command: Control) -> io::Result<Reply> {
     stream
-        .write_all(format!("{{\"command\":\"{command}\"}}\n").as_bytes())
+        .write_all(format!("{}\n", command.request_line()).as_bytes())
         .await?;
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line).await?;
@@ -107,15 +107,15 @@ async fn exchange(mut stream: UnixStream, command: &str) -> io::Result<Value> {
             "the VMM closed its control socket without answering",
         ));
     }
-    serde_json::from_str(line.trim()).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    Reply::parse(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Waits until the control socket answers `status`, or process `pid` is gone, or `timeout`
 /// passes.
-pub async fn wait_for_socket(socket: &Path, timeout: Duration, pid: u32) -> io::Result<Value> {
+pub async fn wait_for_socket(socket: &Path, timeout: Duration, pid: u32) -> io::Result<Reply> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        match request(socket, "status").await {
+        match request(socket, Control::Status).await {
             Ok(v) => return Ok(v),
             Err(e) if tokio::time::Instant::now() >= deadline || !alive(pid) => return Err(e),
             Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
