@@ -1,5 +1,6 @@
 //! This machine as a hearth node: what `hearth serve` plugs into the cloud as its host.
 
+pub mod decide;
 pub mod supervisor;
 pub mod vmm_process;
 

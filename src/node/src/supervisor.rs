@@ -22,6 +22,7 @@ use tokio::sync::Notify;
 
 use hearth_vmm::control::{Command as Control, State};
 
+use crate::decide::{self, Action, Adopt, AfterExit, Failed, Next, Phase, Watching};
 use crate::vmm_process;
 
 /// How long a graceful stop (Ctrl-Alt-Del) may take before the VMM is stopped by force.
@@ -38,25 +39,6 @@ pub struct Supervisor {
     network: Option<Network>,
     /// Instances whose VMM we watch, and what to do when it ends.
     vms: Mutex<HashMap<String, Watched>>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum AfterExit {
-    /// Stopped (or, for a guest that rebooted itself, started again).
-    Settle,
-    /// RebootInstance: start it again.
-    Restart,
-    /// DeleteInstance with Force on a running instance.
-    Delete,
-}
-
-/// Where an instance's VMM is in its life, as far as the supervisor is concerned. Only a
-/// `Running` one is acted on by a rescan; the others belong to the task handling them.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Phase {
-    Launching,
-    Running,
-    Exiting,
 }
 
 struct Watched {
@@ -128,16 +110,20 @@ impl Supervisor {
             let alive = vmm_process::request(&paths.socket, Control::Status)
                 .await
                 .is_ok_and(|s| !s.is_exited());
-            if alive {
-                tracing::info!(instance = %id, "adopted its running VMM");
-                if status != Status::Running && intent == Some(Intent::Start) {
-                    instances::settle(&self.cloud, &id, Status::Running, intent).await?;
+            match decide::on_restart(status, intent, alive) {
+                Adopt::Watch { settle_running } => {
+                    tracing::info!(instance = %id, "adopted its running VMM");
+                    if settle_running {
+                        instances::settle(&self.cloud, &id, Status::Running, intent).await?;
+                    }
+                    self.watch(&id);
                 }
-                self.watch(&id);
-            } else if intent != Some(Intent::Start) {
-                note(&paths.console, "the VMM was gone when hearth restarted");
-                self.set_phase(&id, Phase::Exiting, AfterExit::Settle);
-                self.after_exit(&id, AfterExit::Settle, None, intent).await;
+                Adopt::Ended => {
+                    note(&paths.console, "the VMM was gone when hearth restarted");
+                    self.set_phase(&id, Phase::Exiting, AfterExit::Settle);
+                    self.after_exit(&id, AfterExit::Settle, None, intent).await;
+                }
+                Adopt::Leave => {}
             }
         }
         Ok(())
@@ -159,42 +145,29 @@ impl Supervisor {
             let (id, Some(intent)) = (pending.id, pending.intent) else {
                 continue;
             };
-            let (phase, handled) = match self.lock().get(&id) {
-                Some(w) => (Some(w.phase), w.handled),
-                None => (None, None),
-            };
-            match phase {
-                // Another task owns it right now; it settles or hands back to a rescan.
-                Some(Phase::Launching | Phase::Exiting) => continue,
-                Some(Phase::Running) if handled == Some(intent) => continue,
-                _ => {}
-            }
-            let paths = Paths::of(&self.cloud.data_dir, &id);
-            let live = phase == Some(Phase::Running);
-            match (intent, live) {
-                (Intent::Start | Intent::Reboot | Intent::ForceReboot, false) => {
-                    self.launch(&id, Some(intent)).await
-                }
-                (Intent::Start, true) => {
+            let watching = self.lock().get(&id).map(|w| Watching {
+                phase: w.phase,
+                handled: w.handled,
+            });
+            match decide::on_intent(intent, watching) {
+                Action::Skip => {}
+                Action::Launch => self.launch(&id, Some(intent)).await,
+                Action::SettleRunning => {
                     instances::settle(&self.cloud, &id, Status::Running, Some(intent)).await?;
                 }
-                (_, true) => {
-                    let after = match intent {
-                        Intent::Reboot | Intent::ForceReboot => AfterExit::Restart,
-                        Intent::Delete => AfterExit::Delete,
-                        _ => AfterExit::Settle,
-                    };
+                Action::End { graceful, after } => {
                     if let Some(w) = self.lock().get_mut(&id) {
                         w.after_exit = after;
                         w.handled = Some(intent);
                     }
-                    self.ask_to_end(&id, &paths.socket, intent.is_graceful());
+                    let socket = Paths::of(&self.cloud.data_dir, &id).socket;
+                    self.ask_to_end(&id, &socket, graceful);
                 }
-                (Intent::Delete, false) => {
+                Action::FinishDelete => {
                     instances::finish_delete(&self.cloud, &id).await?;
                     let _ = self.sync_network().await;
                 }
-                (_, false) => {
+                Action::SettleStopped => {
                     instances::settle(&self.cloud, &id, Status::Stopped, Some(intent)).await?;
                 }
             }
@@ -261,28 +234,23 @@ impl Supervisor {
         handled: Option<Intent>,
     ) {
         self.remove_tap(id).await;
-        let done = match after {
-            AfterExit::Restart => {
-                self.launch(id, handled).await;
+        // Only a Settle looks at what the store wants now.
+        let wanted = match after {
+            AfterExit::Settle => self.intent_of(id).await,
+            _ => None,
+        };
+        let rebooted = code == Some(hearth_vmm::exit::ExitKind::Reboot.code());
+        let done = match decide::on_exit(after, handled, wanted, rebooted) {
+            Next::Launch { acted_on } => {
+                self.launch(id, acted_on).await;
                 Ok(())
             }
-            AfterExit::Delete => self.delete(id).await,
-            AfterExit::Settle => {
-                // A guest that rebooted itself stays Running on a fresh VMM, as on ECS, unless
-                // the API meanwhile asked for something else.
-                let wanted = self.intent_of(id).await;
-                let rebooted = code == Some(hearth_vmm::exit::ExitKind::Reboot.code());
-                if rebooted && wanted.is_none() {
-                    self.launch(id, None).await;
-                    Ok(())
-                } else if wanted == Some(Intent::Delete) {
-                    self.delete(id).await
-                } else {
-                    self.forget(id, Phase::Exiting);
-                    instances::settle(&self.cloud, id, Status::Stopped, handled)
-                        .await
-                        .map(|_| ())
-                }
+            Next::Delete => self.delete(id).await,
+            Next::SettleStopped { acted_on } => {
+                self.forget(id, Phase::Exiting);
+                instances::settle(&self.cloud, id, Status::Stopped, acted_on)
+                    .await
+                    .map(|_| ())
             }
         };
         if let Err(e) = done {
@@ -364,18 +332,11 @@ impl Supervisor {
                 );
                 self.forget(id, Phase::Launching);
                 self.remove_tap(id).await;
-                // A delete or stop asked for meanwhile is what the user wants now: a delete is
-                // carried out, a stop is done (the VM is not running). Any other new intent is
-                // left for the next pass.
-                let intent = self.intent_of(id).await;
-                let settled = match intent {
-                    Some(Intent::Delete) => self.delete(id).await,
-                    other => {
-                        let done = match other {
-                            Some(Intent::Stop | Intent::ForceStop) => other,
-                            _ => acted_on,
-                        };
-                        instances::settle_launch_failed(&self.cloud, id, done)
+                let wanted = self.intent_of(id).await;
+                let settled = match decide::on_launch_failed(acted_on, wanted) {
+                    Failed::Delete => self.delete(id).await,
+                    Failed::Settle { acted_on } => {
+                        instances::settle_launch_failed(&self.cloud, id, acted_on)
                             .await
                             .map(|_| ())
                     }
