@@ -2,6 +2,7 @@
 
 pub mod decide;
 pub mod supervisor;
+pub mod vm_config;
 pub mod vmm_process;
 
 use std::sync::Arc;

@@ -13,16 +13,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hearth_cloud::instances::{self, files, Intent, Status};
-use hearth_cloud::{disk_performance, internet_bandwidth, Cloud};
+use hearth_cloud::Cloud;
 use hearth_net::{names, Network};
 use hearth_store::disks as disk_store;
 use hearth_store::instances as instance_store;
-use hearth_vmm::config::{DiskConfig, DiskRateLimit, NicConfig, NicRateLimit, VmConfig};
 use tokio::sync::Notify;
 
 use hearth_vmm::control::{Command as Control, State};
 
 use crate::decide::{self, Action, Adopt, AfterExit, Failed, Next, Phase, Watching};
+use crate::vm_config::{self, HostSide};
 use crate::vmm_process;
 
 /// How long a graceful stop (Ctrl-Alt-Del) may take before the VMM is stopped by force.
@@ -31,8 +31,6 @@ const STOP_GRACE: Duration = Duration::from_secs(60);
 const VMM_READY: Duration = Duration::from_secs(10);
 /// Rescan even without a wake-up: AutoReleaseTime, and anything a lost wake-up left behind.
 const RESCAN: Duration = Duration::from_secs(2);
-/// Linux on our VMM: serial console, i8042 reset, no PCI, the system disk as root.
-const CMDLINE: &str = "console=ttyS0 reboot=k panic=1 pci=off root=/dev/vda rw";
 
 pub struct Supervisor {
     cloud: Cloud,
@@ -382,56 +380,14 @@ impl Supervisor {
             }
             self.sync_network().await?;
         }
-        let mut vm_disks: Vec<DiskConfig> = disks
-            .iter()
-            .map(|d| DiskConfig {
-                path: PathBuf::from(&d.path),
-                read_only: false,
-                // As on ECS, the guest sees the disk ID without "d-" as the serial
-                // (/dev/disk/by-id/virtio-<that>); virtio-blk serials hold 20 bytes.
-                id: d.id.strip_prefix("d-").unwrap_or(&d.id).to_string(),
-                // The IOPS and throughput ECS gives this category, size and level.
-                rate_limit: disk_performance::of(&d.category, d.size_gib, &d.performance_level)
-                    .map(|p| DiskRateLimit {
-                        iops: Some(p.iops),
-                        bytes_per_sec: Some(p.bytes_per_sec),
-                    }),
-            })
-            .collect();
-        vm_disks.push(DiskConfig {
-            path: files::seed_path(&self.cloud.data_dir, id),
-            read_only: true,
-            id: "cidata".into(),
-            // Read once at boot by cloud-init: not the user's disk, so not the user's budget.
-            rate_limit: None,
-        });
-        let config = VmConfig {
-            vcpus: u8::try_from(instance.vcpus).map_err(|_| "too many vCPUs for one VM")?,
-            memory_mib: u64::try_from(instance.memory_mib).map_err(|_| "bad memory size")?,
+        let host = HostSide {
             kernel: self.kernel(),
-            initrd: None,
-            cmdline: CMDLINE.into(),
-            disks: vm_disks,
-            nics: match self.network {
-                Some(_) => vec![NicConfig {
-                    tap,
-                    mac: instance.mac.clone(),
-                    // None without public bandwidth: see internet_bandwidth for why.
-                    rate_limit: internet_bandwidth::tap_limits(
-                        instance.internet_max_bandwidth_out,
-                        instance.internet_max_bandwidth_in,
-                    )
-                    .map(|l| NicRateLimit {
-                        rx_bytes_per_sec: Some(l.rx_bytes_per_sec),
-                        tx_bytes_per_sec: Some(l.tx_bytes_per_sec),
-                    }),
-                }],
-                None => Vec::new(),
-            },
-            rng: true,
-            console_log: Some(paths.console.clone()),
-            control_socket: Some(paths.socket.clone()),
+            seed: files::seed_path(&self.cloud.data_dir, id),
+            tap: self.network.as_ref().map(|_| tap),
+            console: paths.console.clone(),
+            control_socket: paths.socket.clone(),
         };
+        let config = vm_config::build(&instance, &disks, &host)?;
         std::fs::create_dir_all(&paths.dir).map_err(|e| e.to_string())?;
         let json = serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?;
         std::fs::write(&paths.config, json).map_err(|e| e.to_string())?;
