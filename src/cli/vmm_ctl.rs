@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use hearth_vmm::control::{self, Command};
 
 #[derive(Args)]
@@ -18,34 +18,13 @@ pub struct VmmCtlArgs {
     /// Seconds to wait for the answer (not for `wait`, which lasts as long as the VM).
     #[arg(long, default_value_t = 10)]
     timeout: u64,
-    command: CtlCommand,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum CtlCommand {
-    Status,
-    Shutdown,
-    Stop,
-    Pause,
-    Resume,
-    Wait,
-}
-
-impl From<CtlCommand> for Command {
-    fn from(c: CtlCommand) -> Command {
-        match c {
-            CtlCommand::Status => Command::Status,
-            CtlCommand::Shutdown => Command::Shutdown,
-            CtlCommand::Stop => Command::Stop,
-            CtlCommand::Pause => Command::Pause,
-            CtlCommand::Resume => Command::Resume,
-            CtlCommand::Wait => Command::Wait,
-        }
-    }
+    /// status, shutdown, stop, pause, resume or wait.
+    #[arg(value_parser = str::parse::<Command>)]
+    command: Command,
 }
 
 pub fn run(args: VmmCtlArgs) -> anyhow::Result<()> {
-    let command = Command::from(args.command);
+    let command = args.command;
     let timeout = Duration::from_secs(args.timeout.max(1));
     let reply = control::request(&args.socket, command, timeout)?;
     println!("{}", reply.line());

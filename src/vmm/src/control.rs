@@ -33,6 +33,16 @@ pub enum Command {
     Wait,
 }
 
+impl std::str::FromStr for Command {
+    type Err = String;
+    /// A command by its name on the wire (`status`, `shutdown`, ...).
+    fn from_str(name: &str) -> Result<Command, String> {
+        serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+            format!("{name:?} is not one of status, shutdown, stop, pause, resume, wait")
+        })
+    }
+}
+
 impl Command {
     /// The request as sent on the socket, without its newline.
     pub fn request_line(self) -> String {
@@ -132,7 +142,7 @@ impl Reply {
 /// Why a blocking control request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("cannot reach the VMM at {path}: {source}")]
+    #[error("cannot reach the VMM at {path}")]
     Connect {
         path: String,
         source: std::io::Error,
@@ -210,6 +220,8 @@ mod tests {
             assert_eq!(parse(&c.request_line()), Ok(c));
         }
         assert_eq!(Command::Stop.request_line(), r#"{"command":"stop"}"#);
+        assert_eq!("resume".parse(), Ok(Command::Resume));
+        assert!("Resume".parse::<Command>().is_err());
     }
 
     #[test]
