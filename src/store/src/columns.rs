@@ -6,15 +6,20 @@ use sqlx::Any;
 
 use crate::Conn;
 
+/// A column list is written `"a, b, c"`: one line a table, read as the SELECT list as it is.
+fn names(cols: &str) -> impl Iterator<Item = &str> {
+    cols.split(',').map(str::trim)
+}
+
 /// `a, b, c`: the columns for a SELECT.
-pub(crate) fn select_list(cols: &[&str]) -> String {
-    cols.join(", ")
+pub(crate) fn select_list(cols: &str) -> String {
+    names(cols).collect::<Vec<_>>().join(", ")
 }
 
 /// `p.a, p.b`: the columns of a table known in the query as `alias`; each comes back under its
 /// own name, so rows still read by column name.
-pub(crate) fn qualified(alias: &str, cols: &[&str]) -> String {
-    cols.iter()
+pub(crate) fn qualified(alias: &str, cols: &str) -> String {
+    names(cols)
         .map(|c| format!("{alias}.{c}"))
         .collect::<Vec<_>>()
         .join(", ")
@@ -29,11 +34,11 @@ pub(crate) fn placeholders(first: usize, n: usize) -> String {
 }
 
 /// `INSERT INTO table (a, b) VALUES ($1, $2)`: one placeholder per column, in the list's order.
-pub(crate) fn insert_sql(table: &str, cols: &[&str]) -> String {
+pub(crate) fn insert_sql(table: &str, cols: &str) -> String {
     format!(
         "INSERT INTO {table} ({}) VALUES ({})",
         select_list(cols),
-        placeholders(1, cols.len())
+        placeholders(1, names(cols).count())
     )
 }
 
@@ -48,10 +53,10 @@ pub(crate) struct Insert<'q> {
 
 impl<'q> Insert<'q> {
     /// `sql` is [`insert_sql`] of `cols`.
-    pub(crate) fn new(sql: &'q str, cols: &[&str]) -> Insert<'q> {
+    pub(crate) fn new(sql: &'q str, cols: &str) -> Insert<'q> {
         Insert {
             query: sqlx::query(sql),
-            columns: cols.len(),
+            columns: names(cols).count(),
             bound: 0,
         }
     }
@@ -80,11 +85,11 @@ mod tests {
 
     #[test]
     fn generated_sql_is_exact() {
-        let cols = ["seq", "id", "name"];
-        assert_eq!(select_list(&cols), "seq, id, name");
-        assert_eq!(qualified("r", &cols), "r.seq, r.id, r.name");
+        let cols = "seq, id,name";
+        assert_eq!(select_list(cols), "seq, id, name");
+        assert_eq!(qualified("r", cols), "r.seq, r.id, r.name");
         assert_eq!(
-            insert_sql("things", &cols),
+            insert_sql("things", cols),
             "INSERT INTO things (seq, id, name) VALUES ($1, $2, $3)"
         );
         assert_eq!(placeholders(3, 2), "$3, $4");

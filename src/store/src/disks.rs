@@ -2,11 +2,11 @@
 //! instance was deleted (DeleteWithInstance=false).
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
 use crate::query::{next_seq, rows_in, Where};
+use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -40,51 +40,14 @@ pub struct Disk {
 }
 
 /// The columns of `disks`, in bind order (`seq` first: listings order and page by it).
-const COLUMNS: &[&str] = &[
-    "seq",
-    "id",
-    "instance_id",
-    "region_id",
-    "zone_id",
-    "disk_type",
-    "category",
-    "size_gib",
-    "performance_level",
-    "device",
-    "order_index",
-    "delete_with_instance",
-    "name",
-    "description",
-    "image_id",
-    "path",
-    "status",
-    "creation_time",
-    "attached_time",
-    "detached_time",
-];
+const COLUMNS: &str = "seq, id, instance_id, region_id, zone_id, disk_type, category, size_gib, performance_level, device, order_index, delete_with_instance, name, description, image_id, path, status, creation_time, attached_time, detached_time";
 
 fn from_row(r: &AnyRow) -> crate::Result<Disk> {
-    Ok(Disk {
-        id: r.try_get("id")?,
-        instance_id: r.try_get("instance_id")?,
-        region_id: r.try_get("region_id")?,
-        zone_id: r.try_get("zone_id")?,
-        disk_type: r.try_get("disk_type")?,
-        category: r.try_get("category")?,
-        size_gib: r.try_get("size_gib")?,
-        performance_level: r.try_get("performance_level")?,
-        device: r.try_get("device")?,
-        order_index: r.try_get("order_index")?,
-        delete_with_instance: r.try_get::<i64, _>("delete_with_instance")? != 0,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        image_id: r.try_get("image_id")?,
-        path: r.try_get("path")?,
-        status: r.try_get("status")?,
-        creation_time: r.try_get("creation_time")?,
-        attached_time: r.try_get("attached_time")?,
-        detached_time: r.try_get("detached_time")?,
-    })
+    Ok(record!(r => Disk {
+        id, instance_id, region_id, zone_id, disk_type, category, size_gib, performance_level,
+        device, order_index, delete_with_instance, name, description, image_id, path, status,
+        creation_time, attached_time, detached_time,
+    }))
 }
 
 pub async fn insert(conn: &mut Conn, d: &Disk) -> crate::Result<()> {

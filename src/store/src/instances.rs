@@ -7,7 +7,8 @@ use sqlx::Row;
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
 use crate::query::{next_seq, rows_in, Where};
-use crate::state::{decode, Intent, Status};
+use crate::row::record;
+use crate::state::{Intent, Status};
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -68,108 +69,19 @@ pub struct Instance {
 }
 
 /// The columns of `instances`, in bind order (`seq` first: listings order and page by it).
-const COLUMNS: &[&str] = &[
-    "seq",
-    "id",
-    "region_id",
-    "zone_id",
-    "instance_type",
-    "vcpus",
-    "memory_mib",
-    "image_id",
-    "os_type",
-    "hostname",
-    "name",
-    "description",
-    "vpc_id",
-    "vswitch_id",
-    "private_ip",
-    "mac",
-    "key_pair_name",
-    "password_hash",
-    "user_data",
-    "status",
-    "intent",
-    "stopped_mode",
-    "deletion_protection",
-    "auto_release_time",
-    "instance_charge_type",
-    "internet_charge_type",
-    "internet_max_bandwidth_in",
-    "internet_max_bandwidth_out",
-    "period",
-    "period_unit",
-    "auto_renew",
-    "auto_renew_period",
-    "spot_strategy",
-    "spot_price_limit",
-    "spot_duration",
-    "spot_interruption_behavior",
-    "io_optimized",
-    "credit_specification",
-    "security_enhancement",
-    "resource_group_id",
-    "http_endpoint",
-    "http_tokens",
-    "http_put_hop_limit",
-    "metadata_tags",
-    "creation_time",
-    "start_time",
-    "launch_failed",
-];
+const COLUMNS: &str = "seq, id, region_id, zone_id, instance_type, vcpus, memory_mib, image_id, os_type, hostname, name, description, vpc_id, vswitch_id, private_ip, mac, key_pair_name, password_hash, user_data, status, intent, stopped_mode, deletion_protection, auto_release_time, instance_charge_type, internet_charge_type, internet_max_bandwidth_in, internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period, spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized, credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens, http_put_hop_limit, metadata_tags, creation_time, start_time, launch_failed";
 
 fn from_row(r: &AnyRow) -> crate::Result<Instance> {
-    Ok(Instance {
-        id: r.try_get("id")?,
-        region_id: r.try_get("region_id")?,
-        zone_id: r.try_get("zone_id")?,
-        instance_type: r.try_get("instance_type")?,
-        vcpus: r.try_get("vcpus")?,
-        memory_mib: r.try_get("memory_mib")?,
-        image_id: r.try_get("image_id")?,
-        os_type: r.try_get("os_type")?,
-        hostname: r.try_get("hostname")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        vpc_id: r.try_get("vpc_id")?,
-        vswitch_id: r.try_get("vswitch_id")?,
-        private_ip: r.try_get("private_ip")?,
-        mac: r.try_get("mac")?,
-        key_pair_name: r.try_get("key_pair_name")?,
-        password_hash: r.try_get("password_hash")?,
-        user_data: r.try_get("user_data")?,
-        status: decode("status", &r.try_get::<String, _>("status")?)?,
-        intent: r
-            .try_get::<Option<String>, _>("intent")?
-            .map(|t| decode("intent", &t))
-            .transpose()?,
-        stopped_mode: r.try_get("stopped_mode")?,
-        deletion_protection: r.try_get::<i64, _>("deletion_protection")? != 0,
-        auto_release_time: r.try_get("auto_release_time")?,
-        instance_charge_type: r.try_get("instance_charge_type")?,
-        internet_charge_type: r.try_get("internet_charge_type")?,
-        internet_max_bandwidth_in: r.try_get("internet_max_bandwidth_in")?,
-        internet_max_bandwidth_out: r.try_get("internet_max_bandwidth_out")?,
-        period: r.try_get("period")?,
-        period_unit: r.try_get("period_unit")?,
-        auto_renew: r.try_get::<i64, _>("auto_renew")? != 0,
-        auto_renew_period: r.try_get("auto_renew_period")?,
-        spot_strategy: r.try_get("spot_strategy")?,
-        spot_price_limit: r.try_get("spot_price_limit")?,
-        spot_duration: r.try_get("spot_duration")?,
-        spot_interruption_behavior: r.try_get("spot_interruption_behavior")?,
-        io_optimized: r.try_get("io_optimized")?,
-        credit_specification: r.try_get("credit_specification")?,
-        security_enhancement: r.try_get("security_enhancement")?,
-        resource_group_id: r.try_get("resource_group_id")?,
-        http_endpoint: r.try_get("http_endpoint")?,
-        http_tokens: r.try_get("http_tokens")?,
-        http_put_hop_limit: r.try_get("http_put_hop_limit")?,
-        metadata_tags: r.try_get("metadata_tags")?,
-        creation_time: r.try_get("creation_time")?,
-        start_time: r.try_get("start_time")?,
-        launch_failed: r.try_get::<i64, _>("launch_failed")? != 0,
-    })
+    Ok(record!(r => Instance {
+        id, region_id, zone_id, instance_type, vcpus, memory_mib, image_id, os_type, hostname,
+        name, description, vpc_id, vswitch_id, private_ip, mac, key_pair_name, password_hash,
+        user_data, status, intent, stopped_mode, deletion_protection, auto_release_time,
+        instance_charge_type, internet_charge_type, internet_max_bandwidth_in,
+        internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period,
+        spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized,
+        credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens,
+        http_put_hop_limit, metadata_tags, creation_time, start_time, launch_failed,
+    }))
 }
 
 /// Inserts an instance with its security groups (in the given order).
@@ -593,14 +505,7 @@ pub struct State {
 }
 
 fn state_from_row(r: &AnyRow) -> crate::Result<State> {
-    Ok(State {
-        id: r.try_get("id")?,
-        status: decode("status", &r.try_get::<String, _>("status")?)?,
-        intent: r
-            .try_get::<Option<String>, _>("intent")?
-            .map(|t| decode("intent", &t))
-            .transpose()?,
-    })
+    Ok(record!(r => State { id, status, intent }))
 }
 
 /// Instances with an intent, for the supervisor, in creation order.

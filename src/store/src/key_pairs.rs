@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::Page;
+use crate::row::record;
 use crate::tags::{self, Tag};
 use crate::Conn;
 
@@ -21,24 +22,12 @@ pub struct KeyPair {
 const TABLE: &str = "key_pairs";
 
 /// The columns of `key_pairs`, in bind order.
-const COLUMNS: &[&str] = &[
-    "name",
-    "id",
-    "fingerprint",
-    "public_key",
-    "resource_group_id",
-    "created_at",
-];
+const COLUMNS: &str = "name, id, fingerprint, public_key, resource_group_id, created_at";
 
 fn from_row(r: &AnyRow) -> crate::Result<KeyPair> {
-    Ok(KeyPair {
-        name: r.try_get("name")?,
-        id: r.try_get("id")?,
-        fingerprint: r.try_get("fingerprint")?,
-        public_key: r.try_get("public_key")?,
-        resource_group_id: r.try_get("resource_group_id")?,
-        created_at: r.try_get("created_at")?,
-    })
+    Ok(record!(r => KeyPair {
+        name, id, fingerprint, public_key, resource_group_id, created_at,
+    }))
 }
 
 /// The tag resource type of key pairs; tags are keyed by key pair name.

@@ -13,6 +13,7 @@ pub mod key_pairs;
 pub mod page;
 pub mod public_ips;
 mod query;
+mod row;
 pub mod security_groups;
 pub mod state;
 pub mod tags;

@@ -7,6 +7,7 @@ use sqlx::Row;
 use crate::columns::{insert_sql, placeholders, qualified, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
 use crate::query::{next_seq, Where};
+use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -89,71 +90,23 @@ const GROUPS: &str = "security_groups";
 const RULES: &str = "security_group_rules";
 
 /// The columns of `security_groups`, in bind order.
-const GROUP_COLUMNS: &[&str] = &[
-    "seq",
-    "id",
-    "region_id",
-    "name",
-    "description",
-    "vpc_id",
-    "group_type",
-    "resource_group_id",
-    "inner_access_policy",
-    "created_at",
-];
+const GROUP_COLUMNS: &str = "seq, id, region_id, name, description, vpc_id, group_type, resource_group_id, inner_access_policy, created_at";
 
 fn group_from_row(r: &AnyRow) -> crate::Result<GroupRecord> {
-    Ok(GroupRecord {
-        id: r.try_get("id")?,
-        region_id: r.try_get("region_id")?,
-        name: r.try_get("name")?,
-        description: r.try_get("description")?,
-        vpc_id: r.try_get("vpc_id")?,
-        group_type: r.try_get("group_type")?,
-        resource_group_id: r.try_get("resource_group_id")?,
-        inner_access_policy: r.try_get("inner_access_policy")?,
-        created_at: r.try_get("created_at")?,
-    })
+    Ok(record!(r => GroupRecord {
+        id, region_id, name, description, vpc_id, group_type, resource_group_id,
+        inner_access_policy, created_at,
+    }))
 }
 
 /// The columns of `security_group_rules`, in bind order (`seq` counts within the group).
-const RULE_COLUMNS: &[&str] = &[
-    "seq",
-    "id",
-    "security_group_id",
-    "direction",
-    "protocol",
-    "port_range",
-    "source_port_range",
-    "peer_cidr",
-    "peer_group_id",
-    "local_cidr",
-    "policy",
-    "priority",
-    "nic_type",
-    "description",
-    "created_at",
-    "identity",
-];
+const RULE_COLUMNS: &str = "seq, id, security_group_id, direction, protocol, port_range, source_port_range, peer_cidr, peer_group_id, local_cidr, policy, priority, nic_type, description, created_at, identity";
 
 fn rule_from_row(r: &AnyRow) -> crate::Result<RuleRecord> {
-    Ok(RuleRecord {
-        id: r.try_get("id")?,
-        security_group_id: r.try_get("security_group_id")?,
-        direction: r.try_get("direction")?,
-        protocol: r.try_get("protocol")?,
-        port_range: r.try_get("port_range")?,
-        source_port_range: r.try_get("source_port_range")?,
-        peer_cidr: r.try_get("peer_cidr")?,
-        peer_group_id: r.try_get("peer_group_id")?,
-        local_cidr: r.try_get("local_cidr")?,
-        policy: r.try_get("policy")?,
-        priority: r.try_get("priority")?,
-        nic_type: r.try_get("nic_type")?,
-        description: r.try_get("description")?,
-        created_at: r.try_get("created_at")?,
-        identity: r.try_get("identity")?,
-    })
+    Ok(record!(r => RuleRecord {
+        id, security_group_id, direction, protocol, port_range, source_port_range, peer_cidr,
+        peer_group_id, local_cidr, policy, priority, nic_type, description, created_at, identity,
+    }))
 }
 
 /// The rule columns as read through the alias `r` (rule queries join other tables).
@@ -242,7 +195,6 @@ pub async fn delete_group(conn: &mut Conn, id: &str) -> crate::Result<()> {
     Ok(())
 }
 
-/// Groups other than `id` with a rule whose peer is `id`, in ID order.
 /// IDs of the security groups that belong to `vpc_id` (in `region_id`, for the index).
 pub async fn ids_in_vpc(
     conn: &mut Conn,

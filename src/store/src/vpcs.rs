@@ -1,11 +1,11 @@
 //! VPC records.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::Page;
 use crate::query::{next_seq, total_from_page, Where};
+use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -35,33 +35,13 @@ pub struct VpcFilter {
 }
 
 /// The columns of `vpcs`, in bind order (`seq` first: listings order and page by it).
-const COLUMNS: &[&str] = &[
-    "seq",
-    "vpc_id",
-    "region_id",
-    "vpc_name",
-    "description",
-    "cidr_block",
-    "vrouter_id",
-    "route_table_id",
-    "is_default",
-    "status",
-    "created_at",
-];
+const COLUMNS: &str = "seq, vpc_id, region_id, vpc_name, description, cidr_block, vrouter_id, route_table_id, is_default, status, created_at";
 
 fn from_row(r: &AnyRow) -> crate::Result<Vpc> {
-    Ok(Vpc {
-        vpc_id: r.try_get("vpc_id")?,
-        region_id: r.try_get("region_id")?,
-        vpc_name: r.try_get("vpc_name")?,
-        description: r.try_get("description")?,
-        cidr_block: r.try_get("cidr_block")?,
-        vrouter_id: r.try_get("vrouter_id")?,
-        route_table_id: r.try_get("route_table_id")?,
-        is_default: r.try_get::<i64, _>("is_default")? != 0,
-        status: r.try_get("status")?,
-        created_at: r.try_get("created_at")?,
-    })
+    Ok(record!(r => Vpc {
+        vpc_id, region_id, vpc_name, description, cidr_block, vrouter_id, route_table_id,
+        is_default, status, created_at,
+    }))
 }
 
 pub async fn insert(conn: &mut Conn, vpc: &Vpc) -> crate::Result<()> {

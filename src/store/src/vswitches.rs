@@ -2,11 +2,11 @@
 //! stored as integers so overlap is a range query.
 
 use sqlx::any::AnyRow;
-use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
 use crate::query::{next_seq, rows_in, Where};
+use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
 
@@ -46,39 +46,13 @@ pub struct VSwitchFilter {
 }
 
 /// The columns of `vswitches`, in bind order (`seq` first: listings order and page by it).
-const COLUMNS: &[&str] = &[
-    "seq",
-    "vswitch_id",
-    "vpc_id",
-    "zone_id",
-    "vswitch_name",
-    "description",
-    "cidr_block",
-    "route_table_id",
-    "cidr_first",
-    "cidr_last",
-    "available_ip_count",
-    "is_default",
-    "status",
-    "created_at",
-];
+const COLUMNS: &str = "seq, vswitch_id, vpc_id, zone_id, vswitch_name, description, cidr_block, route_table_id, cidr_first, cidr_last, available_ip_count, is_default, status, created_at";
 
 fn from_row(r: &AnyRow) -> crate::Result<VSwitch> {
-    Ok(VSwitch {
-        vswitch_id: r.try_get("vswitch_id")?,
-        vpc_id: r.try_get("vpc_id")?,
-        zone_id: r.try_get("zone_id")?,
-        vswitch_name: r.try_get("vswitch_name")?,
-        description: r.try_get("description")?,
-        cidr_block: r.try_get("cidr_block")?,
-        route_table_id: r.try_get("route_table_id")?,
-        cidr_first: r.try_get("cidr_first")?,
-        cidr_last: r.try_get("cidr_last")?,
-        available_ip_count: r.try_get("available_ip_count")?,
-        is_default: r.try_get::<i64, _>("is_default")? != 0,
-        status: r.try_get("status")?,
-        created_at: r.try_get("created_at")?,
-    })
+    Ok(record!(r => VSwitch {
+        vswitch_id, vpc_id, zone_id, vswitch_name, description, cidr_block, route_table_id,
+        cidr_first, cidr_last, available_ip_count, is_default, status, created_at,
+    }))
 }
 
 pub async fn insert(conn: &mut Conn, v: &VSwitch) -> crate::Result<()> {
@@ -170,11 +144,9 @@ pub struct Block {
 }
 
 fn block_from_row(r: &AnyRow) -> crate::Result<Block> {
-    Ok(Block {
-        vswitch_id: r.try_get("vswitch_id")?,
-        vpc_id: r.try_get("vpc_id")?,
-        cidr_block: r.try_get("cidr_block")?,
-    })
+    Ok(record!(r => Block {
+        vswitch_id, vpc_id, cidr_block,
+    }))
 }
 
 /// A VSwitch of `vpc_id` sharing an address with `first..=last`, if any.
