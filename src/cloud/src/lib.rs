@@ -2,6 +2,7 @@
 //! rules that decide which requests are valid. Pure logic over the store: no HTTP, no ioctls.
 
 pub mod catalog;
+pub mod choice;
 pub mod cidr;
 pub mod client_token;
 pub mod config;
@@ -10,6 +11,7 @@ pub mod disk_performance;
 mod error;
 pub mod fat;
 pub mod host;
+pub mod hostname;
 pub mod ids;
 pub mod images;
 pub mod instances;

@@ -7,34 +7,66 @@ use sha2::{Digest, Sha512};
 
 use crate::{Error, Result};
 
-/// The special characters ECS allows in passwords.
-pub const SPECIALS: &str = "()`~!@#$%^&*-_+=|{}[]:;'<>,.?/";
+/// One API's password rule: the allowed characters, the length and how many of the four kinds
+/// (lower case, upper case, digits, specials) a Linux and a Windows password need, and the
+/// refusal's code and wording.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordRule {
+    pub code: &'static str,
+    pub specials: &'static str,
+    /// (shortest, kinds needed) for Linux and other systems, and for Windows.
+    pub linux: (usize, usize),
+    pub windows: (usize, usize),
+    pub max_len: usize,
+    /// ECS refuses Windows passwords starting with `/`.
+    pub windows_no_leading_slash: bool,
+    /// The refusal's message for a Windows (true) or other password.
+    pub message: fn(&PasswordRule, bool) -> String,
+}
 
-/// ECS (seed 001): 8–30 characters, at least three of upper case, lower case, digits and the
-/// specials; nothing else. Windows passwords must not start with `/`.
-pub fn check(password: &str, windows: bool) -> Result<()> {
-    let len = password.chars().count();
-    let allowed = password
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || SPECIALS.contains(c));
-    let classes = [
-        password.chars().any(|c| c.is_ascii_uppercase()),
-        password.chars().any(|c| c.is_ascii_lowercase()),
-        password.chars().any(|c| c.is_ascii_digit()),
-        password.chars().any(|c| SPECIALS.contains(c)),
-    ]
-    .iter()
-    .filter(|x| **x)
-    .count();
-    if (8..=30).contains(&len) && allowed && classes >= 3 && !(windows && password.starts_with('/'))
-    {
-        Ok(())
-    } else {
-        Err(Error::bad_request(
-            "InvalidPassword.Malformed",
-            format!("The specified parameter \"Password\" is not valid: use 8 to 30 characters with at least three of upper-case letters, lower-case letters, digits and the special characters {SPECIALS}{}.", if windows { " (not starting with / on Windows)" } else { "" }),
-        ))
+/// ECS (seed 001): 8–30 characters, at least three kinds; nothing else. Windows passwords must
+/// not start with `/`.
+pub const ECS: PasswordRule = PasswordRule {
+    code: "InvalidPassword.Malformed",
+    specials: "()`~!@#$%^&*-_+=|{}[]:;'<>,.?/",
+    linux: (8, 3),
+    windows: (8, 3),
+    max_len: 30,
+    windows_no_leading_slash: true,
+    message: |rule, windows| {
+        format!("The specified parameter \"Password\" is not valid: use 8 to 30 characters with at least three of upper-case letters, lower-case letters, digits and the special characters {}{}.", rule.specials, if windows { " (not starting with / on Windows)" } else { "" })
+    },
+};
+
+impl PasswordRule {
+    pub fn check(&self, password: &str, windows: bool) -> Result<()> {
+        let len = password.chars().count();
+        let special = |c: char| self.specials.contains(c);
+        let allowed = password
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || special(c));
+        let kinds = [
+            password.chars().any(|c| c.is_ascii_uppercase()),
+            password.chars().any(|c| c.is_ascii_lowercase()),
+            password.chars().any(|c| c.is_ascii_digit()),
+            password.chars().any(special),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
+        let (min_len, min_kinds) = if windows { self.windows } else { self.linux };
+        let slash = windows && self.windows_no_leading_slash && password.starts_with('/');
+        if (min_len..=self.max_len).contains(&len) && allowed && kinds >= min_kinds && !slash {
+            Ok(())
+        } else {
+            Err(Error::bad_request(self.code, (self.message)(self, windows)))
+        }
     }
+}
+
+/// ECS's rule, as CreateInstance and ModifyInstanceAttribute apply it.
+pub fn check(password: &str, windows: bool) -> Result<()> {
+    ECS.check(password, windows)
 }
 
 const CRYPT_ALPHABET: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";

@@ -9,9 +9,9 @@ use hearth_store::{vpcs, vswitches};
 
 use super::errors::{translate, Service};
 use super::{instance_types, naming};
-use crate::instances::{self, Billing, Dialect, DiskRequest, Idempotency, Launch};
+use crate::instances::{self, Billing, DiskRequest, Idempotency, Launch};
 use crate::tags::Tag;
-use crate::{images, Cloud, Error, Result};
+use crate::{choice, images, Cloud, Error, Result};
 
 /// One disk as CVM describes it (`SystemDisk`, `DataDisks.N`).
 #[derive(Debug, Clone, Default)]
@@ -170,14 +170,13 @@ fn value_error(code: &str, param: &str, why: impl std::fmt::Display) -> Error {
 }
 
 fn one_of<'a>(param: &str, value: Option<&'a str>, allowed: &[&str]) -> Result<Option<&'a str>> {
-    match value {
-        Some(v) if !allowed.contains(&v) => Err(value_error(
+    choice::one_of(value, allowed).map_err(|e| {
+        value_error(
             "InvalidParameterValue",
             param,
-            format!("{v:?} is not one of {}", allowed.join(", ")),
-        )),
-        other => Ok(other),
-    }
+            format!("{:?} is not one of {}", e.value, e.listed),
+        )
+    })
 }
 
 /// The error for a parameter naming something hearth does not have.
@@ -640,7 +639,7 @@ async fn check(cloud: &Cloud, req: &RunInstances) -> Result<Launch> {
     check_network(cloud, vpc_id, subnet_id, zone).await?;
     Ok(Launch {
         run: true,
-        dialect: Dialect::Cvm,
+        policy: super::POLICY,
         region_id: req.region.clone(),
         zone_id: Some(zone.to_string()),
         image_id: Some(image.id.clone()),

@@ -13,6 +13,15 @@ pub mod naming;
 pub mod states;
 
 use crate::config::Config;
+use crate::instances::Policy;
+
+/// Where CVM's RunInstances differs from ECS's: InstanceCount up to 500, LoginSettings'
+/// password rule, and any prepaid Period with DeletionProtection on any charge type.
+pub const POLICY: Policy = Policy {
+    max_amount: naming::MAX_INSTANCE_COUNT,
+    password: login::PASSWORD,
+    ecs_billing: false,
+};
 
 /// The numeric zone ID CVM's DescribeZones reports next to the zone name: 100001 for the first
 /// configured zone, 100002 for the second, …, so it is stable for a given hearth.toml.

@@ -4,6 +4,7 @@
 //! included, and defaults to 未命名 ("unnamed"); host names follow CVM's rules, checked after
 //! expansion. Seed 004.
 
+use crate::hostname::HostnameRule;
 use crate::{Error, Result};
 
 /// InstanceCount range (seed 004: [1, 500] for every charge type).
@@ -69,54 +70,28 @@ pub fn instance_names(name: Option<&str>, count: usize) -> Result<Vec<String>> {
     expand("InstanceName", name, count)
 }
 
-/// CVM's HostName rules: `.` and `-` neither first, last nor consecutive; Windows 2–15
-/// letters, digits and `-`, not all digits; others 2–60 characters in dot-separated segments
-/// of letters, digits and `-`.
-pub fn check_host_name(name: &str, windows: bool) -> Result<()> {
-    let bad = |why: &str| {
-        Error::bad_request(
-            "InvalidParameterValue.IllegalHostName",
-            format!("The parameter \"HostName\" {name:?} is not valid: {why}."),
-        )
-    };
-    let sep = |c: char| c == '.' || c == '-';
-    if name.starts_with(sep) || name.ends_with(sep) {
-        return Err(bad("'.' and '-' cannot be the first or last character"));
-    }
-    if name
-        .chars()
-        .zip(name.chars().skip(1))
-        .any(|(a, b)| sep(a) && sep(b))
-    {
-        return Err(bad("'.' and '-' cannot be used consecutively"));
-    }
-    let len = name.chars().count();
-    if windows {
-        if !(2..=15).contains(&len)
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            || name.chars().all(|c| c.is_ascii_digit())
-        {
-            return Err(bad(
-                "Windows host names are 2 to 15 letters, digits and '-', not all digits",
-            ));
-        }
-    } else if !(2..=60).contains(&len)
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-    {
-        return Err(bad(
-            "host names are 2 to 60 characters: segments of letters, digits and '-' separated by '.'",
-        ));
-    }
-    Ok(())
-}
+/// CVM's HostName rule: up to 60 characters, one wording for each kind of name.
+pub const HOSTNAME: HostnameRule = HostnameRule {
+    code: "InvalidParameterValue.IllegalHostName",
+    max_len: 60,
+    lead_in: "The parameter \"HostName\"",
+    windows_length: WINDOWS_HOSTNAME,
+    windows_chars: WINDOWS_HOSTNAME,
+    windows_digits: WINDOWS_HOSTNAME,
+    length: HOSTNAME_SEGMENTS,
+    chars: HOSTNAME_SEGMENTS,
+};
+
+const WINDOWS_HOSTNAME: &str =
+    "Windows host names are 2 to 15 letters, digits and '-', not all digits";
+const HOSTNAME_SEGMENTS: &str =
+    "host names are 2 to 60 characters: segments of letters, digits and '-' separated by '.'";
 
 /// HostName for `count` instances, each checked.
 pub fn host_names(name: &str, count: usize, windows: bool) -> Result<Vec<String>> {
     let list = expand("HostName", name, count)?;
     for one in &list {
-        check_host_name(one, windows)?;
+        HOSTNAME.check(one, windows)?;
     }
     Ok(list)
 }
@@ -164,15 +139,15 @@ mod tests {
         assert_eq!(host_names("node", 2, false).unwrap(), ["node1", "node2"]);
         for bad in ["-a", "a.", "a..b", "a-.b", "a", "a_b", &"a".repeat(61)] {
             assert_eq!(
-                check_host_name(bad, false).unwrap_err().code,
+                HOSTNAME.check(bad, false).unwrap_err().code,
                 "InvalidParameterValue.IllegalHostName",
                 "{bad}"
             );
         }
-        assert!(check_host_name(&"a".repeat(60), false).is_ok());
-        assert!(check_host_name("web.example-1", false).is_ok());
-        assert!(check_host_name("web.x", true).is_err());
-        assert!(check_host_name("12345", true).is_err());
-        assert!(check_host_name(&"w".repeat(16), true).is_err());
+        assert!(HOSTNAME.check(&"a".repeat(60), false).is_ok());
+        assert!(HOSTNAME.check("web.example-1", false).is_ok());
+        assert!(HOSTNAME.check("web.x", true).is_err());
+        assert!(HOSTNAME.check("12345", true).is_err());
+        assert!(HOSTNAME.check(&"w".repeat(16), true).is_err());
     }
 }

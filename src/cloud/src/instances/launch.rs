@@ -15,7 +15,7 @@ use crate::catalog::{self, InstanceType};
 use crate::cidr::{self, Cidr};
 use crate::images::{self, Image};
 use crate::tags::Tag;
-use crate::{client_token, ids, names, password, Cloud, Error, Result};
+use crate::{choice, client_token, hostname, ids, names, password, Cloud, Error, Result};
 
 /// One disk as requested (`SystemDisk.*` or `DataDisk.N.*`), values as given.
 #[derive(Debug, Clone, Default)]
@@ -92,8 +92,8 @@ pub struct Launch {
     /// Names already made one per instance by the caller's dialect (CVM's `{R:x}` patterns),
     /// used instead of expanding `instance_name`; still checked by the shared name rule.
     pub instance_names: Vec<String>,
-    /// The API the launch came through, for the few rules that differ.
-    pub dialect: super::Dialect,
+    /// The rules of the API the launch came through, where the APIs differ.
+    pub policy: super::Policy,
     pub host_name: Option<String>,
     pub host_names: Vec<String>,
     pub unique_suffix: bool,
@@ -125,15 +125,14 @@ fn one_of(
     status: u16,
     default: &str,
 ) -> Result<String> {
-    match value {
-        None => Ok(default.to_string()),
-        Some(v) if allowed.contains(&v) => Ok(v.to_string()),
-        Some(v) => Err(Error::new(
+    match choice::one_of(value, allowed) {
+        Ok(v) => Ok(v.unwrap_or(default).to_string()),
+        Err(e) => Err(Error::new(
             status,
             code,
             format!(
-                "The specified parameter \"{param}\" {v:?} is not valid: use one of {}.",
-                allowed.join(", ")
+                "The specified parameter \"{param}\" {:?} is not valid: use one of {}.",
+                e.value, e.listed
             ),
         )),
     }
@@ -160,14 +159,14 @@ struct BillingPlan {
     resource_group_id: String,
 }
 
-/// The billing rules; `dialect` picks the prepaid periods (ECS 1, 2, 3, 6, 12 months; CVM also
+/// The billing rules; the policy picks the prepaid periods (ECS 1, 2, 3, 6, 12 months; CVM also
 /// 4–11, 24 and 36) and whether deletion protection excludes prepaid and spot (ECS only).
 fn check_billing(
     b: &Billing,
     deletion_protection: bool,
-    dialect: super::Dialect,
+    policy: &super::Policy,
 ) -> Result<BillingPlan> {
-    let ecs = dialect == super::Dialect::Ecs;
+    let ecs = policy.ecs_billing;
     let charge = one_of(
         "InstanceChargeType",
         b.instance_charge_type.as_deref(),
@@ -562,7 +561,7 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     rules::local_ssd(system_cat.name, &local)?;
     // Amount and names.
     let amount = if req.run { req.amount.unwrap_or(1) } else { 1 };
-    let max_amount = req.dialect.max_amount();
+    let max_amount = req.policy.max_amount;
     if !(1..=max_amount).contains(&amount) {
         return Err(Error::invalid_parameter(
             "Amount",
@@ -625,7 +624,7 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         }
     };
     for h in hostnames.iter().flatten() {
-        rules::check_hostname(h, windows)?;
+        hostname::ECS.check(h, windows)?;
     }
     if let Some(d) = &req.description {
         names::check_description("Description", d)?;
@@ -639,10 +638,7 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     }
     let password_hash = match &req.password {
         Some(p) => {
-            match req.dialect {
-                super::Dialect::Ecs => password::check(p, windows)?,
-                super::Dialect::Cvm => crate::cvm::login::check_password(p, windows)?,
-            }
+            req.policy.password.check(p, windows)?;
             password::hash(p)
         }
         None => String::new(),
@@ -661,7 +657,7 @@ fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         Some(t) => rules::auto_release_time(t, chrono::Utc::now())?,
         None => String::new(),
     };
-    let billing = check_billing(&req.billing, req.deletion_protection, req.dialect)?;
+    let billing = check_billing(&req.billing, req.deletion_protection, &req.policy)?;
     let metadata = check_metadata(&req.metadata, None)?;
     if let Some(t) = &req.client_token {
         client_token::check(&t.token)?;
@@ -1100,7 +1096,13 @@ async fn create_all(
 
 #[cfg(test)]
 mod tests {
-    use super::super::Dialect;
+    use super::super::Policy;
+
+    /// CVM's billing: any Period, DeletionProtection on any charge type.
+    const ANY_PERIOD: Policy = Policy {
+        ecs_billing: false,
+        ..Policy::ECS
+    };
     use super::*;
 
     #[test]
@@ -1116,12 +1118,12 @@ mod tests {
 
     #[test]
     fn billing_rules() {
-        let ok = check_billing(&Billing::default(), true, Dialect::Ecs).unwrap();
+        let ok = check_billing(&Billing::default(), true, &Policy::ECS).unwrap();
         assert_eq!(
             (ok.instance_charge_type.as_str(), ok.bandwidth_in),
             ("PostPaid", 10)
         );
-        let code = |b: Billing, p: bool| check_billing(&b, p, Dialect::Ecs).unwrap_err().code;
+        let code = |b: Billing, p: bool| check_billing(&b, p, &Policy::ECS).unwrap_err().code;
         assert_eq!(
             code(
                 Billing {
@@ -1201,9 +1203,9 @@ mod tests {
             period: Some(period),
             ..Default::default()
         };
-        assert!(check_billing(&prepaid(36), true, Dialect::Cvm).is_ok());
+        assert!(check_billing(&prepaid(36), true, &ANY_PERIOD).is_ok());
         assert_eq!(
-            check_billing(&prepaid(36), false, Dialect::Ecs)
+            check_billing(&prepaid(36), false, &Policy::ECS)
                 .unwrap_err()
                 .code,
             "InvalidPeriod"

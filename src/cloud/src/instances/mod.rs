@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod membership;
 #[cfg(test)]
 mod network_tests;
+pub mod policy;
 pub mod public_ip;
 pub mod rules;
 pub mod seed;
@@ -25,6 +26,7 @@ pub use lifecycle::{
     change, delete, due_for_release, finish_delete, pending_intents, settle, settle_launch_failed,
     Change, Transition,
 };
+pub use policy::Policy;
 
 use crate::Error;
 
@@ -38,25 +40,6 @@ pub const STATUSES: &[&str] = &[
     Status::Stopping.as_str(),
     Status::Stopped.as_str(),
 ];
-
-/// The API a request came through: ECS, or Tencent Cloud CVM (see [`crate::cvm`]). Only the
-/// rules that differ look at it; everything else is shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Dialect {
-    #[default]
-    Ecs,
-    Cvm,
-}
-
-impl Dialect {
-    /// Instances one RunInstances may create: ECS Amount 1–100, CVM InstanceCount 1–500.
-    pub fn max_amount(self) -> i64 {
-        match self {
-            Dialect::Ecs => 100,
-            Dialect::Cvm => crate::cvm::naming::MAX_INSTANCE_COUNT,
-        }
-    }
-}
 
 /// Which launch action a request is, for ClientToken records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

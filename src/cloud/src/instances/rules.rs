@@ -226,56 +226,6 @@ pub fn check_device(n: u32, device: &str) -> Result<()> {
     }
 }
 
-/// HostName (001): `.` and `-` neither first, last nor next to each other; Windows 2–15
-/// letters, digits and `-`, not all digits; Linux and others 2–64 characters, dot-separated
-/// segments of letters, digits and `-`.
-pub fn check_hostname(name: &str, windows: bool) -> Result<()> {
-    let bad = |why: &str| {
-        Error::bad_request(
-            "InvalidHostName.Malformed",
-            format!("The specified parameter \"HostName\" {name:?} is not valid: {why}."),
-        )
-    };
-    let sep = |c: char| c == '.' || c == '-';
-    let len = name.chars().count();
-    if name.starts_with(sep) || name.ends_with(sep) {
-        return Err(bad("'.' and '-' cannot be the first or last character"));
-    }
-    if name
-        .chars()
-        .zip(name.chars().skip(1))
-        .any(|(a, b)| sep(a) && sep(b))
-    {
-        return Err(bad("'.' and '-' cannot be used consecutively"));
-    }
-    if windows {
-        if !(2..=15).contains(&len) {
-            return Err(bad("Windows host names are 2 to 15 characters"));
-        }
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(bad(
-                "Windows host names contain only letters, digits and '-'",
-            ));
-        }
-        if name.chars().all(|c| c.is_ascii_digit()) {
-            return Err(bad("Windows host names cannot be all digits"));
-        }
-    } else {
-        if !(2..=64).contains(&len) {
-            return Err(bad("host names are 2 to 64 characters"));
-        }
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        {
-            return Err(bad(
-                "segments contain only letters, digits and '-', separated by '.'",
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Expands a name for `amount` instances (RunInstances): `prefix[begin,width]suffix` numbers
 /// them from `begin` with `width` digits; otherwise, with UniqueSuffix, a 3-digit suffix from
 /// 001 is appended; otherwise every instance gets the same name.
@@ -540,34 +490,6 @@ mod tests {
         );
         // Cloud data disks next to a local-SSD system disk are fine.
         assert!(local_ssd("ephemeral_ssd", &[(1, "cloud_ssd", 10, Some(false))]).is_ok());
-    }
-
-    #[test]
-    fn host_names() {
-        for ok in ["web-1", "a.b.c", "Ab", &"a".repeat(64)] {
-            assert!(check_hostname(ok, false).is_ok(), "{ok}");
-        }
-        for bad in [
-            "a",
-            "-ab",
-            "ab-",
-            ".ab",
-            "a..b",
-            "a.-b",
-            "a_b",
-            "a b",
-            &"a".repeat(65),
-        ] {
-            assert_eq!(
-                code(check_hostname(bad, false)),
-                ("InvalidHostName.Malformed".into(), 400),
-                "{bad}"
-            );
-        }
-        assert!(check_hostname("web-01", true).is_ok());
-        for bad in ["12345", "a.b", &"a".repeat(16)] {
-            assert!(check_hostname(bad, true).is_err(), "{bad}");
-        }
     }
 
     #[test]

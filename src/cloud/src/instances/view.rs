@@ -14,7 +14,7 @@ use super::{files, not_found, rules, seed, Status};
 use crate::cidr::{self, Cidr};
 use crate::paging::Page;
 use crate::tags::Tag;
-use crate::{names, password, Cloud, Error, Result};
+use crate::{hostname, names, password, Cloud, Error, Result};
 
 pub use hearth_store::disks::{Disk, Filter as DiskFilter};
 pub use hearth_store::instances::Filter;
@@ -242,7 +242,7 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
     let mut i = find(&mut tx, region_id, id).await?;
     let windows = i.os_type == "windows";
     if let Some(h) = &m.host_name {
-        rules::check_hostname(h, windows)?;
+        hostname::ECS.check(h, windows)?;
     }
     if let Some(p) = &m.password {
         password::check(p, windows)?;
