@@ -46,7 +46,12 @@ async fn instance(conn: &mut Conn, region_id: &str, id: &str, action: &str) -> R
     Ok(i)
 }
 
-async fn group(conn: &mut Conn, region_id: &str, id: &str) -> Result<security_groups::GroupRecord> {
+/// The group `id` of `region_id`, or `InvalidSecurityGroupId.NotFound`.
+pub(super) async fn group(
+    conn: &mut Conn,
+    region_id: &str,
+    id: &str,
+) -> Result<security_groups::GroupRecord> {
     security_groups::get_group(conn, region_id, id)
         .await?
         .ok_or_else(|| {
@@ -55,6 +60,19 @@ async fn group(conn: &mut Conn, region_id: &str, id: &str) -> Result<security_gr
                 format!("The specified SecurityGroupId {id:?} does not exist."),
             )
         })
+}
+
+/// A list of security groups for one instance: duplicates next to each other dropped, at most 5.
+pub(super) fn group_list(ids: &[String]) -> Result<Vec<String>> {
+    let mut groups = ids.to_vec();
+    groups.dedup();
+    if groups.len() > 5 {
+        return Err(Error::invalid_parameter(
+            "SecurityGroupIds",
+            "at most 5 security groups",
+        ));
+    }
+    Ok(groups)
 }
 
 /// JoinSecurityGroup: the group goes after the instance's others.

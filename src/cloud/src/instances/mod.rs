@@ -13,6 +13,7 @@ pub mod files;
 pub mod launch;
 pub mod lifecycle;
 pub mod membership;
+pub mod modify;
 #[cfg(test)]
 mod network_tests;
 pub mod policy;

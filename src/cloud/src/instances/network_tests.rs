@@ -170,7 +170,7 @@ async fn metadata_options_go_through_the_host() {
         ..Default::default()
     };
     host.refuse.store(true, Ordering::SeqCst);
-    let e = view::modify_metadata(&c, &region, &id, &required)
+    let e = super::modify::modify_metadata(&c, &region, &id, &required)
         .await
         .unwrap_err();
     assert_eq!(e.status, 500);
@@ -180,7 +180,7 @@ async fn metadata_options_go_through_the_host() {
         "a refused sync changes nothing"
     );
     host.refuse.store(false, Ordering::SeqCst);
-    view::modify_metadata(&c, &region, &id, &required)
+    super::modify::modify_metadata(&c, &region, &id, &required)
         .await
         .unwrap();
     assert_eq!(tokens(&c).await, "required");

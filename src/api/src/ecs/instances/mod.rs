@@ -9,9 +9,8 @@ mod network;
 
 use std::collections::HashMap;
 
-use hearth_cloud::instances::view::{
-    self, Disk, DiskFilter, Filter, Instance, Listed, Modify, Paging,
-};
+use hearth_cloud::instances::modify::{self, Modify};
+use hearth_cloud::instances::view::{self, Disk, DiskFilter, Filter, Instance, Listed, Paging};
 use hearth_cloud::instances::{self, Change, MetadataOptions, Transition};
 use hearth_cloud::paging::Page;
 use hearth_cloud::tags::Tag;
@@ -498,7 +497,7 @@ async fn modify(cloud: &Cloud, p: &Params) -> Result<Value> {
         credit_specification: p.opt("CreditSpecification").map(String::from),
         security_group_ids: p.list("SecurityGroupIds")?,
     };
-    view::modify(cloud, &region_id, id, &m).await?;
+    modify::modify(cloud, &region_id, id, &m).await?;
     Ok(json!({}))
 }
 
@@ -526,7 +525,7 @@ async fn metadata(cloud: &Cloud, p: &Params) -> Result<Value> {
         http_put_response_hop_limit: p.int("HttpPutResponseHopLimit")?,
         instance_metadata_tags: p.opt("InstanceMetadataTags").map(String::from),
     };
-    view::modify_metadata(cloud, &region_id, id, &m).await?;
+    modify::modify_metadata(cloud, &region_id, id, &m).await?;
     Ok(json!({}))
 }
 
