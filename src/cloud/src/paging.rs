@@ -3,6 +3,53 @@
 
 use crate::{Error, Result};
 
+/// How a listing pages: numbered pages, or a NextToken cursor.
+#[derive(Debug, Clone, Copy)]
+pub enum Paging {
+    Numbered(Page),
+    /// `after`: the cursor from the previous page's NextToken (None for the first page).
+    Token {
+        after: Option<i64>,
+        max: i64,
+    },
+}
+
+impl Paging {
+    /// (after, offset, limit) for the store. A token page asks one row more than it returns,
+    /// which tells whether another page follows.
+    pub fn query(&self) -> (Option<i64>, i64, i64) {
+        match *self {
+            Paging::Numbered(p) => (None, p.offset(), p.limit()),
+            Paging::Token { after, max } => (after, 0, max + 1),
+        }
+    }
+
+    /// Cuts a token page to its size and returns its NextToken: the `seq` of its last row, or
+    /// empty when no page follows (and always for numbered pages).
+    pub fn next_token<T>(&self, rows: &mut Vec<T>, seq: impl Fn(&T) -> i64) -> String {
+        let Paging::Token { max, .. } = *self else {
+            return String::new();
+        };
+        let max = max as usize;
+        if rows.len() <= max {
+            return String::new();
+        }
+        rows.truncate(max);
+        rows.last().map(|r| seq(r).to_string()).unwrap_or_default()
+    }
+}
+
+/// A NextToken: the `seq` of the previous page's last row, so a listing continues where the
+/// previous page ended even if rows were created or deleted in between.
+pub fn parse_next_token(token: &str) -> Result<i64> {
+    token.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        Error::bad_request(
+            "InvalidNextToken.Malformed",
+            format!("The specified parameter \"NextToken\" is not valid: {token:?} was not returned by a previous call."),
+        )
+    })
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub number: u32,

@@ -2,7 +2,7 @@
 //! DescribeSecurityGroupAttribute, Authorize/Revoke (ingress and egress), ModifySecurityGroupAttribute
 //! and DeleteSecurityGroup. Decodes parameters, calls the cloud, shapes responses as the SDK models.
 
-use hearth_cloud::paging::Page;
+use hearth_cloud::paging::{parse_next_token, Page};
 use hearth_cloud::security_group::{
     self as sg, Direction, GroupFilter, NicType, Paging, RuleInput,
 };
@@ -91,7 +91,7 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
     let token_mode = p.opt("NextToken").is_some() || p.opt("MaxResults").is_some();
     let paging = if token_mode {
         let max = p.int_in("MaxResults", 10, 100, Some(10))?.unwrap_or(10);
-        let after = p.opt("NextToken").map(sg::parse_next_token).transpose()?;
+        let after = p.opt("NextToken").map(parse_next_token).transpose()?;
         Paging::Token { after, max }
     } else {
         Paging::Numbered(Page::new(p.int("PageNumber")?, p.int("PageSize")?, 10, 50)?)
@@ -172,7 +172,7 @@ async fn attribute(cloud: &Cloud, p: &Params) -> Result<Value> {
     // the position of the next rule.
     let max = p.int_in("MaxResults", 10, 1000, None)?;
     let start = match p.opt("NextToken") {
-        Some(t) => sg::parse_next_token(t)? as usize,
+        Some(t) => parse_next_token(t)? as usize,
         None => 0,
     };
     let (group, rules) = sg::attribute(cloud, region_id, id, direction, nic_type).await?;

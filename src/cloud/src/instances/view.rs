@@ -18,12 +18,7 @@ pub use hearth_store::disks::{Disk, Filter as DiskFilter};
 pub use hearth_store::instances::Filter;
 pub use hearth_store::instances::Instance;
 
-/// How a listing pages: numbered pages, or a NextToken cursor (the last `seq` of a page).
-#[derive(Debug, Clone, Copy)]
-pub enum Paging {
-    Numbered(Page),
-    Token { after: Option<i64>, max: i64 },
-}
+pub use crate::paging::Paging;
 
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -41,15 +36,6 @@ pub struct Listing {
     pub next_token: String,
 }
 
-pub fn parse_next_token(token: &str) -> Result<i64> {
-    token.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-        Error::bad_request(
-            "InvalidNextToken.Malformed",
-            format!("The specified parameter \"NextToken\" is not valid: {token:?} was not returned by a previous call."),
-        )
-    })
-}
-
 /// A page of instances: the page with its tags and total in one query, the page's security
 /// groups in a second (never one query per instance).
 pub async fn describe(
@@ -63,19 +49,10 @@ pub async fn describe(
         return Err(Error::dry_run_passed());
     }
     let mut conn = cloud.store.pool().acquire().await?;
-    let (after, offset, limit, cap) = match paging {
-        Paging::Numbered(p) => (None, p.offset(), p.limit(), None),
-        Paging::Token { after, max } => (after, 0, max + 1, Some(max as usize)),
-    };
+    let (after, offset, limit) = paging.query();
     let page = store::list(&mut conn, filter, after, offset, limit).await?;
     let (total, mut rows) = (page.total, page.items);
-    let mut next_token = String::new();
-    if let Some(cap) = cap {
-        if rows.len() > cap {
-            rows.truncate(cap);
-            next_token = rows.last().map(|r| r.seq.to_string()).unwrap_or_default();
-        }
-    }
+    let next_token = paging.next_token(&mut rows, |r| r.seq);
     let ids: Vec<String> = rows.iter().map(|r| r.item.id.clone()).collect();
     let mut groups: HashMap<String, Vec<String>> = HashMap::new();
     for m in store::groups_of_many(&mut conn, &ids).await? {

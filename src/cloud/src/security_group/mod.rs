@@ -150,15 +150,7 @@ pub struct Query {
     pub paging: Paging,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub enum Paging {
-    Numbered(crate::paging::Page),
-    /// `after`: the cursor from the previous page's NextToken (None for the first page).
-    Token {
-        after: Option<i64>,
-        max: i64,
-    },
-}
+pub use crate::paging::Paging;
 
 #[derive(Debug, Clone)]
 pub struct Listed {
@@ -176,36 +168,15 @@ pub struct Listing {
     pub next_token: String,
 }
 
-/// NextToken values are the `seq` of the page's last group, so a page continues where the
-/// previous one ended even if groups were created or deleted in between.
-pub fn parse_next_token(token: &str) -> Result<i64> {
-    token.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-        Error::bad_request(
-            "InvalidNextToken.Malformed",
-            format!("The specified parameter \"NextToken\" is not valid: {token:?} was not returned by a previous call."),
-        )
-    })
-}
-
 /// A page of groups: one query for the page, its rule counts and the total, then one query for
 /// the whole page's tags.
 pub async fn describe(cloud: &Cloud, q: &Query) -> Result<Listing> {
     cloud.check_region(&q.filter.region_id)?;
     let mut conn = cloud.store.pool().acquire().await?;
-    let (limit, offset, after, cap) = match q.paging {
-        Paging::Numbered(p) => (p.limit(), p.offset(), None, None),
-        // One more than asked tells whether another page follows.
-        Paging::Token { after, max } => (max + 1, 0, after, Some(max as usize)),
-    };
+    let (after, offset, limit) = q.paging.query();
     let page = store::page_groups(&mut conn, &q.filter, after, limit, offset).await?;
     let (total, mut rows) = (page.total, page.items);
-    let mut next_token = String::new();
-    if let Some(cap) = cap {
-        if rows.len() > cap {
-            rows.truncate(cap);
-            next_token = rows.last().map(|r| r.seq.to_string()).unwrap_or_default();
-        }
-    }
+    let next_token = q.paging.next_token(&mut rows, |r| r.seq);
     // Instances per group for the whole page in one query (the same membership table as
     // `instances_in_group`).
     let ids: Vec<String> = rows.iter().map(|r| r.item.group.id.clone()).collect();

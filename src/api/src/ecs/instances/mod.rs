@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use hearth_cloud::instances::modify::{self, Modify};
 use hearth_cloud::instances::view::{self, Disk, DiskFilter, Filter, Instance, Listed, Paging};
 use hearth_cloud::instances::{self, Change, MetadataOptions, Transition};
-use hearth_cloud::paging::Page;
+use hearth_cloud::paging::{parse_next_token, Page};
 use hearth_cloud::tags::Tag;
 use hearth_cloud::{Cloud, Error, Result};
 use serde_json::{json, Value};
@@ -364,7 +364,7 @@ async fn describe(cloud: &Cloud, p: &Params) -> Result<Value> {
     let token_mode = p.opt("NextToken").is_some() || p.opt("MaxResults").is_some();
     let paging = if token_mode {
         let max = p.int_in("MaxResults", 1, 100, Some(10))?.unwrap_or(10);
-        let after = p.opt("NextToken").map(view::parse_next_token).transpose()?;
+        let after = p.opt("NextToken").map(parse_next_token).transpose()?;
         Paging::Token { after, max }
     } else {
         Paging::Numbered(Page::new(
