@@ -54,6 +54,12 @@ fn ssh_rule() -> RuleInput {
     }
 }
 
+async fn authorize_ssh(cloud: &Cloud, region: &str, sg: &str) -> hearth_cloud::Result<()> {
+    security_group::authorize(cloud, region, sg, Direction::Ingress, &[ssh_rule()], None)
+        .await
+        .map(|_| ())
+}
+
 #[tokio::test]
 async fn the_host_sees_the_change_before_commit_and_can_refuse_it() {
     let _ = tracing_subscriber::fmt().with_test_writer().try_init();
@@ -127,29 +133,11 @@ async fn the_host_sees_the_change_before_commit_and_can_refuse_it() {
     .await
     .unwrap();
     host.refuse.store(true, Ordering::SeqCst);
-    let err = security_group::authorize(
-        &cloud,
-        &region,
-        &sg,
-        Direction::Ingress,
-        &[ssh_rule()],
-        None,
-    )
-    .await
-    .unwrap_err();
+    let err = authorize_ssh(&cloud, &region, &sg).await.unwrap_err();
     assert_eq!(err.code, "InternalError");
     assert!(security_group::rules(&cloud, &sg).await.unwrap().is_empty());
     host.refuse.store(false, Ordering::SeqCst);
-    security_group::authorize(
-        &cloud,
-        &region,
-        &sg,
-        Direction::Ingress,
-        &[ssh_rule()],
-        None,
-    )
-    .await
-    .unwrap();
+    authorize_ssh(&cloud, &region, &sg).await.unwrap();
     assert_eq!(host.seen.lock().unwrap().last(), Some(&(1, 1)));
     host.refuse.store(true, Ordering::SeqCst);
     let err = security_group::revoke(&cloud, &region, &sg, Direction::Ingress, &[ssh_rule()], &[])

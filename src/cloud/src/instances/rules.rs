@@ -102,18 +102,12 @@ pub fn system_disk(
     size: Option<i64>,
     image_gib: i64,
 ) -> Result<(Category, i64)> {
-    let name = category.unwrap_or("cloud_efficiency");
-    let c = SYSTEM_CATEGORIES
-        .iter()
-        .find(|c| c.name == name)
-        .copied()
-        .ok_or_else(|| {
-            Error::bad_request(
-                "InvalidSystemDiskCategory.ValueNotSupported",
-                format!("The specified parameter \"SystemDisk.Category\" {name:?} is not valid: use one of {}.", names(SYSTEM_CATEGORIES)),
-            )
-        })?;
-    family_only("SystemDisk.Category", name)?;
+    let c = category_of(
+        SYSTEM_CATEGORIES,
+        "SystemDisk.Category",
+        category,
+        "InvalidSystemDiskCategory.ValueNotSupported",
+    )?;
     let size = size.unwrap_or(40.max(image_gib));
     if size < c.min_gib {
         return Err(Error::not_found(
@@ -136,8 +130,31 @@ pub fn system_disk(
     Ok((c, size))
 }
 
-fn names(list: &[Category]) -> String {
-    list.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+/// The category `param` names in `list` (default cloud_efficiency), or `code` listing the
+/// allowed ones.
+fn category_of(
+    list: &[Category],
+    param: &str,
+    category: Option<&str>,
+    code: &str,
+) -> Result<Category> {
+    let name = category.unwrap_or("cloud_efficiency");
+    let names = || list.iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
+    let c = list
+        .iter()
+        .find(|c| c.name == name)
+        .copied()
+        .ok_or_else(|| {
+            Error::bad_request(
+                code,
+                format!(
+                    "The specified parameter \"{param}\" {name:?} is not valid: use one of {}.",
+                    names()
+                ),
+            )
+        })?;
+    family_only(param, name)?;
+    Ok(c)
 }
 
 /// DataDisk.N.Category (default cloud_efficiency) and DataDisk.N.Size within its range.
@@ -147,18 +164,13 @@ pub fn data_disk(
     size: Option<i64>,
     level: &str,
 ) -> Result<(Category, i64)> {
-    let name = category.unwrap_or("cloud_efficiency");
-    let c = DATA_CATEGORIES
-        .iter()
-        .find(|c| c.name == name)
-        .copied()
-        .ok_or_else(|| {
-            Error::bad_request(
-                "InvalidDataDiskCategory.ValueNotSupported",
-                format!("The specified parameter \"DataDisk.{n}.Category\" {name:?} is not valid: use one of {}.", names(DATA_CATEGORIES)),
-            )
-        })?;
-    family_only(&format!("DataDisk.{n}.Category"), name)?;
+    let c = category_of(
+        DATA_CATEGORIES,
+        &format!("DataDisk.{n}.Category"),
+        category,
+        "InvalidDataDiskCategory.ValueNotSupported",
+    )?;
+    let name = c.name;
     let size = size.ok_or_else(|| Error::missing_parameter(&format!("DataDisk.{n}.Size")))?;
     let min = if name == "cloud_essd" {
         essd_min_gib(level)

@@ -230,22 +230,19 @@ impl Host {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A veth `host_end` here whose peer is `eth0` inside `other`.
+    fn veth_into(&self, host_end: &str, other: &Ns) {
+        let path = other.path();
+        self.ns.ip(&[
+            "link", "add", host_end, "type", "veth", "peer", "name", "eth0", "netns", &path,
+        ]);
+    }
+
     /// A guest: a namespace whose `eth0` is a veth to the host end `tap` (put on its bridge by
     /// the next apply), with the NIC's MAC and address and a default route via the gateway.
     pub fn guest(&self, nic: &NicPlan, vswitch: &VSwitchPlan) -> Ns {
         let g = Ns::new();
-        self.ns.ip(&[
-            "link",
-            "add",
-            &nic.tap,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            &g.path(),
-        ]);
+        self.veth_into(&nic.tap, &g);
         let mac = hearth_net::plan::format_mac(&nic.mac);
         g.ip(&["link", "set", "eth0", "address", &mac]);
         g.ip(&[
@@ -270,18 +267,7 @@ impl Host {
     /// 192.0.2.2) that routes `public_pool` to the host and nothing else.
     pub fn internet(&self, public_pool: Option<&str>) -> Ns {
         let inet = Ns::new();
-        self.ns.ip(&[
-            "link",
-            "add",
-            "uplink0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            &inet.path(),
-        ]);
+        self.veth_into("uplink0", &inet);
         self.ns
             .ip(&["addr", "add", "192.0.2.1/24", "dev", "uplink0"]);
         self.ns.ip(&["link", "set", "uplink0", "up"]);

@@ -9,7 +9,7 @@ use virtio_queue::Queue;
 use vm_memory::{Address, Bytes, GuestMemoryBackend};
 
 use super::queue::{self, QueueError, Request};
-use super::{read_config_bytes, DeviceError, VirtioDevice, TYPE_BLOCK};
+use super::{DeviceError, VirtioDevice, TYPE_BLOCK};
 use crate::config::{MAX_DISK_ID_LEN, SECTOR_SIZE};
 use crate::devices::rate_limit::{RateLimiter, Throttle};
 use crate::memory::GuestMemory;
@@ -261,8 +261,8 @@ impl VirtioDevice for Block {
         &QUEUE_SIZES
     }
 
-    fn read_config(&self, offset: u64, data: &mut [u8]) {
-        read_config_bytes(&self.config, offset, data);
+    fn config_space(&self) -> &[u8] {
+        &self.config
     }
 
     fn process_queue(

@@ -42,8 +42,14 @@ pub trait VirtioDevice: Send {
     /// Feature bits offered to the driver (F_VERSION_1 is added by the transport).
     fn features(&self) -> u64;
     fn queue_max_sizes(&self) -> &[u16];
-    /// The device-specific configuration space, read at `offset`.
-    fn read_config(&self, offset: u64, data: &mut [u8]);
+    /// The device-specific configuration space as bytes; empty for a device that has none.
+    fn config_space(&self) -> &[u8] {
+        &[]
+    }
+    /// Reads the configuration space at `offset`.
+    fn read_config(&self, offset: u64, data: &mut [u8]) {
+        read_config_bytes(self.config_space(), offset, data);
+    }
     /// Serves what the guest made available on queue `index`. Returns whether any buffer was
     /// used (so the guest should be interrupted).
     fn process_queue(

@@ -8,7 +8,7 @@ use vm_memory::Bytes;
 
 use super::queue::{self, QueueError};
 use super::tap::{Tap, VNET_HDR_LEN};
-use super::{read_config_bytes, DeviceError, VirtioDevice, TYPE_NET};
+use super::{DeviceError, VirtioDevice, TYPE_NET};
 use crate::devices::rate_limit::{RateLimiter, Throttle};
 use crate::memory::GuestMemory;
 
@@ -191,8 +191,8 @@ impl VirtioDevice for Net {
         &QUEUE_SIZES
     }
 
-    fn read_config(&self, offset: u64, data: &mut [u8]) {
-        read_config_bytes(&self.config, offset, data);
+    fn config_space(&self) -> &[u8] {
+        &self.config
     }
 
     fn process_queue(

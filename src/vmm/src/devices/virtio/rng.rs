@@ -52,10 +52,6 @@ impl VirtioDevice for Rng {
         &QUEUE_SIZES
     }
 
-    fn read_config(&self, _offset: u64, data: &mut [u8]) {
-        data.fill(0);
-    }
-
     fn process_queue(
         &mut self,
         index: usize,
