@@ -322,6 +322,16 @@ mod tests {
         );
     }
 
+    fn transport(net: Net, m: &GuestMemory) -> MmioTransport {
+        MmioTransport::new(
+            "nic".into(),
+            Box::new(net),
+            m.clone(),
+            IrqLine::new().unwrap(),
+        )
+        .unwrap()
+    }
+
     /// A 60-byte broadcast frame behind a zeroed virtio-net header.
     fn broadcast_frame(mac: [u8; 6]) -> Vec<u8> {
         let mut frame = vec![0u8; VNET_HDR_LEN];
@@ -346,13 +356,7 @@ mod tests {
         let net = Net::new(Tap::open(&name).unwrap(), mac)
             .with_rate_limit(None, Some(tx))
             .unwrap();
-        let mut t = MmioTransport::new(
-            "nic".into(),
-            Box::new(net),
-            m.clone(),
-            IrqLine::new().unwrap(),
-        )
-        .unwrap();
+        let mut t = transport(net, &m);
         let timers = t.throttle_timers();
         assert_eq!(timers.len(), 1);
         let (queue, fd) = timers[0];
@@ -405,13 +409,7 @@ mod tests {
         let m = mem();
         let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
         let net = Net::new(Tap::open(&name).unwrap(), mac);
-        let mut t = MmioTransport::new(
-            "nic".into(),
-            Box::new(net),
-            m.clone(),
-            IrqLine::new().unwrap(),
-        )
-        .unwrap();
+        let mut t = transport(net, &m);
         assert_eq!(r(&mut t, REG_DEVICE_ID), TYPE_NET);
         let mut cfg = [0u8; 6];
         t.read(REG_CONFIG, &mut cfg);

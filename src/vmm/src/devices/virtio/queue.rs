@@ -184,43 +184,41 @@ pub(crate) mod tests {
         assert_eq!(pop(&mut q, &m).unwrap().unwrap().head, 1);
     }
 
+    /// A 4-entry queue with `descriptors` written in place (no validation, so broken chains
+    /// can be built) and one available chain starting at `head`.
+    fn offering(m: &GuestMemory, descriptors: &[(u16, RawDescriptor)], head: u16) -> Queue {
+        let vq = MockSplitQueue::new(m, 4);
+        for (index, d) in descriptors {
+            vq.desc_table().store(*index, *d).unwrap();
+        }
+        vq.avail().ring().ref_at(0).unwrap().store(head);
+        vq.avail().idx().store(1);
+        vq.create_queue().unwrap()
+    }
+
     #[test]
     fn descriptor_loop_is_detected() {
         let m = mem();
-        let vq = MockSplitQueue::new(&m, 4);
         // 0 -> 1 -> 0 -> ...
-        vq.desc_table()
-            .store(0, raw(0x10_0000, 8, NEXT, 1))
-            .unwrap();
-        vq.desc_table()
-            .store(1, raw(0x10_0000, 8, NEXT, 0))
-            .unwrap();
-        vq.avail().ring().ref_at(0).unwrap().store(0);
-        vq.avail().idx().store(1);
-        let mut q: Queue = vq.create_queue().unwrap();
+        let loops = [
+            (0, raw(0x10_0000, 8, NEXT, 1)),
+            (1, raw(0x10_0000, 8, NEXT, 0)),
+        ];
+        let mut q = offering(&m, &loops, 0);
         assert_eq!(pop(&mut q, &m), Err(QueueError::ChainLoops { head: 0 }));
     }
 
     #[test]
     fn next_past_the_table_is_detected() {
         let m = mem();
-        let vq = MockSplitQueue::new(&m, 4);
-        vq.desc_table()
-            .store(0, raw(0x10_0000, 8, NEXT, 200))
-            .unwrap();
-        vq.avail().ring().ref_at(0).unwrap().store(0);
-        vq.avail().idx().store(1);
-        let mut q: Queue = vq.create_queue().unwrap();
+        let mut q = offering(&m, &[(0, raw(0x10_0000, 8, NEXT, 200))], 0);
         assert_eq!(pop(&mut q, &m), Err(QueueError::ChainLoops { head: 0 }));
     }
 
     #[test]
     fn head_index_out_of_range() {
         let m = mem();
-        let vq = MockSplitQueue::new(&m, 4);
-        vq.avail().ring().ref_at(0).unwrap().store(9);
-        vq.avail().idx().store(1);
-        let mut q: Queue = vq.create_queue().unwrap();
+        let mut q = offering(&m, &[], 9);
         assert_eq!(pop(&mut q, &m), Err(QueueError::BadHead { head: 9 }));
     }
 
