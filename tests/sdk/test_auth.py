@@ -31,22 +31,17 @@ def test_form_body_parameters_are_read(raw, region):
     assert r.json()["Zones"]["Zone"]
 
 
-def test_wrong_secret_is_refused(hearth, signature):
+@pytest.mark.parametrize("field, value, code, status", [
+    ("access_key_secret", "not-the-secret", "SignatureDoesNotMatch", 400),
+    ("access_key_id", "LTAInobodyhasthiskey", "InvalidAccessKeyId.NotFound", 404),
+], ids=["wrong-secret", "unknown-key"])
+def test_bad_credentials_are_refused(hearth, signature, field, value, code, status):
     config = tea_config(hearth, signature)
-    config.access_key_secret = "not-the-secret"
+    setattr(config, field, value)
     with pytest.raises(TeaException) as e:
         EcsClient(config).describe_regions(ecs_models.DescribeRegionsRequest())
-    assert e.value.code == "SignatureDoesNotMatch"
-    assert e.value.status_code == 400
-
-
-def test_unknown_key_is_refused(hearth, signature):
-    config = tea_config(hearth, signature)
-    config.access_key_id = "LTAInobodyhasthiskey"
-    with pytest.raises(TeaException) as e:
-        EcsClient(config).describe_regions(ecs_models.DescribeRegionsRequest())
-    assert e.value.code == "InvalidAccessKeyId.NotFound"
-    assert e.value.status_code == 404
+    assert e.value.code == code
+    assert e.value.status_code == status
 
 
 def test_unsigned_request_is_refused(raw):
