@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
-use crate::query::{next_seq, rows_in, Where};
+use crate::query::{execute, next_seq, rows_in, Where};
 use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
@@ -103,20 +103,13 @@ pub async fn of_instances(conn: &mut Conn, instance_ids: &[String]) -> crate::Re
 /// Deletes a disk record and its tags.
 pub async fn delete(conn: &mut Conn, id: &str) -> crate::Result<()> {
     crate::tags::delete_all(conn, TAG_TYPE, id).await?;
-    sqlx::query("DELETE FROM disks WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    execute(conn, "DELETE FROM disks WHERE id = $1", &[id]).await?;
     Ok(())
 }
 
 /// Detaches a disk whose instance is gone: it stays as an available disk.
 pub async fn detach(conn: &mut Conn, id: &str, now: &str) -> crate::Result<()> {
-    sqlx::query("UPDATE disks SET instance_id = NULL, device = '', status = 'Available', detached_time = $2 WHERE id = $1")
-        .bind(id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    execute(conn, "UPDATE disks SET instance_id = NULL, device = '', status = 'Available', detached_time = $2 WHERE id = $1", &[id, now]).await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
-use crate::query::{next_seq, rows_in, Where};
+use crate::query::{execute, next_seq, rows_in, Where};
 use crate::row::record;
 use crate::state::{Intent, Status};
 use crate::tags::Tag;
@@ -147,10 +147,12 @@ pub async fn set_groups(
     instance_id: &str,
     groups: &[String],
 ) -> crate::Result<()> {
-    sqlx::query("DELETE FROM instance_security_groups WHERE instance_id = $1")
-        .bind(instance_id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "DELETE FROM instance_security_groups WHERE instance_id = $1",
+        &[instance_id],
+    )
+    .await?;
     for (n, g) in groups.iter().enumerate() {
         sqlx::query("INSERT INTO instance_security_groups (instance_id, security_group_id, position) VALUES ($1, $2, $3)")
             .bind(instance_id)
@@ -180,12 +182,11 @@ pub async fn add_group(conn: &mut Conn, instance_id: &str, group_id: &str) -> cr
 
 /// Removes one security group from the instance; the others keep their order.
 pub async fn remove_group(conn: &mut Conn, instance_id: &str, group_id: &str) -> crate::Result<()> {
-    sqlx::query(
+    execute(
+        conn,
         "DELETE FROM instance_security_groups WHERE instance_id = $1 AND security_group_id = $2",
+        &[instance_id, group_id],
     )
-    .bind(instance_id)
-    .bind(group_id)
-    .execute(&mut *conn)
     .await?;
     Ok(())
 }
@@ -338,19 +339,22 @@ pub async fn settle(
 /// Records that a launch failed, if the instance never ran (a start time is set on reaching
 /// Running, so an instance that ran before and failed to start again is just Stopped).
 pub async fn mark_launch_failed(conn: &mut Conn, id: &str) -> crate::Result<()> {
-    sqlx::query("UPDATE instances SET launch_failed = 1 WHERE id = $1 AND start_time = ''")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "UPDATE instances SET launch_failed = 1 WHERE id = $1 AND start_time = ''",
+        &[id],
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_stopped_mode(conn: &mut Conn, id: &str, mode: &str) -> crate::Result<()> {
-    sqlx::query("UPDATE instances SET stopped_mode = $2 WHERE id = $1")
-        .bind(id)
-        .bind(mode)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "UPDATE instances SET stopped_mode = $2 WHERE id = $1",
+        &[id, mode],
+    )
+    .await?;
     Ok(())
 }
 
@@ -378,15 +382,14 @@ pub async fn update_attributes(conn: &mut Conn, i: &Instance) -> crate::Result<(
 /// the pool in the same transaction).
 pub async fn delete(conn: &mut Conn, id: &str) -> crate::Result<()> {
     crate::public_ips::release_of_instance(conn, id).await?;
-    sqlx::query("DELETE FROM instance_security_groups WHERE instance_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "DELETE FROM instance_security_groups WHERE instance_id = $1",
+        &[id],
+    )
+    .await?;
     crate::tags::delete_all(conn, TAG_TYPE, id).await?;
-    sqlx::query("DELETE FROM instances WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    execute(conn, "DELETE FROM instances WHERE id = $1", &[id]).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::Page;
+use crate::query::execute;
 use crate::row::record;
 use crate::tags::{self, Tag};
 use crate::Conn;
@@ -67,12 +68,9 @@ pub async fn insert(conn: &mut Conn, kp: &KeyPair) -> crate::Result<()> {
 
 /// Deletes one key pair and its tags; returns whether it existed.
 pub async fn delete(conn: &mut Conn, name: &str) -> crate::Result<bool> {
-    let done = sqlx::query("DELETE FROM key_pairs WHERE name = $1")
-        .bind(name)
-        .execute(&mut *conn)
-        .await?;
+    let done = execute(conn, "DELETE FROM key_pairs WHERE name = $1", &[name]).await?;
     tags::delete_all(conn, TAG_TYPE, name).await?;
-    Ok(done.rows_affected() > 0)
+    Ok(done > 0)
 }
 
 /// Adds a value to bind and returns its placeholder.

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use crate::query::rows_in;
+use crate::query::{execute, rows_in};
 use crate::Conn;
 
 /// The public IP of an instance, if it has one.
@@ -60,19 +60,22 @@ pub async fn in_use(conn: &mut Conn, address: &str) -> crate::Result<bool> {
 }
 
 pub async fn insert(conn: &mut Conn, address: &str, instance_id: &str) -> crate::Result<()> {
-    sqlx::query("INSERT INTO public_ips (address, instance_id) VALUES ($1, $2)")
-        .bind(address)
-        .bind(instance_id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "INSERT INTO public_ips (address, instance_id) VALUES ($1, $2)",
+        &[address, instance_id],
+    )
+    .await?;
     Ok(())
 }
 
 /// Releases the instance's address (with the instance, in its delete transaction).
 pub async fn release_of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<()> {
-    sqlx::query("DELETE FROM public_ips WHERE instance_id = $1")
-        .bind(instance_id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "DELETE FROM public_ips WHERE instance_id = $1",
+        &[instance_id],
+    )
+    .await?;
     Ok(())
 }

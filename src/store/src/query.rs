@@ -194,6 +194,16 @@ pub(crate) fn total_from_page(offset: i64, limit: i64, len: usize) -> Option<i64
     (len < limit && (len > 0 || offset == 0)).then_some(offset + len)
 }
 
+/// Runs one statement whose parameters are all text, bound to `$1`, `$2`, … in order, and
+/// returns how many rows it changed.
+pub(crate) async fn execute(conn: &mut Conn, sql: &str, binds: &[&str]) -> crate::Result<u64> {
+    let mut query = sqlx::query(sql);
+    for b in binds {
+        query = query.bind(*b);
+    }
+    Ok(query.execute(&mut *conn).await?.rows_affected())
+}
+
 #[cfg(test)]
 mod tests {
     use super::total_from_page;

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use crate::columns::{insert_sql, placeholders, qualified, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
-use crate::query::{next_seq, Where};
+use crate::query::{execute, next_seq, Where};
 use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
@@ -130,16 +130,13 @@ pub async fn insert_group(conn: &mut Conn, g: &GroupRecord) -> crate::Result<()>
         .bind(&g.created_at)
         .execute(conn)
         .await?;
-    sqlx::query(
-        "INSERT INTO security_group_counts (region_id, n) VALUES ($1, 0) ON CONFLICT (region_id) DO NOTHING",
+    execute(conn, "INSERT INTO security_group_counts (region_id, n) VALUES ($1, 0) ON CONFLICT (region_id) DO NOTHING", &[&g.region_id]).await?;
+    execute(
+        conn,
+        "UPDATE security_group_counts SET n = n + 1 WHERE region_id = $1",
+        &[&g.region_id],
     )
-    .bind(&g.region_id)
-    .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE security_group_counts SET n = n + 1 WHERE region_id = $1")
-        .bind(&g.region_id)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 
@@ -165,21 +162,23 @@ pub async fn update_group(
     name: &str,
     description: &str,
 ) -> crate::Result<()> {
-    sqlx::query("UPDATE security_groups SET name = $1, description = $2 WHERE id = $3")
-        .bind(name)
-        .bind(description)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "UPDATE security_groups SET name = $1, description = $2 WHERE id = $3",
+        &[name, description, id],
+    )
+    .await?;
     Ok(())
 }
 
 /// Deletes the group, its rules and its tags (call inside one write transaction).
 pub async fn delete_group(conn: &mut Conn, id: &str) -> crate::Result<()> {
-    sqlx::query("DELETE FROM security_group_rules WHERE security_group_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "DELETE FROM security_group_rules WHERE security_group_id = $1",
+        &[id],
+    )
+    .await?;
     crate::tags::delete_all(conn, TAG_RESOURCE_TYPE, id).await?;
     sqlx::query(
         "UPDATE security_group_counts SET n = n - 1 \
@@ -188,10 +187,7 @@ pub async fn delete_group(conn: &mut Conn, id: &str) -> crate::Result<()> {
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM security_groups WHERE id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    execute(conn, "DELETE FROM security_groups WHERE id = $1", &[id]).await?;
     Ok(())
 }
 
@@ -418,11 +414,12 @@ pub async fn count_rules(conn: &mut Conn, group_id: &str) -> crate::Result<i64> 
 }
 
 pub async fn delete_rule(conn: &mut Conn, group_id: &str, rule_id: &str) -> crate::Result<()> {
-    sqlx::query("DELETE FROM security_group_rules WHERE security_group_id = $1 AND id = $2")
-        .bind(group_id)
-        .bind(rule_id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "DELETE FROM security_group_rules WHERE security_group_id = $1 AND id = $2",
+        &[group_id, rule_id],
+    )
+    .await?;
     Ok(())
 }
 
@@ -431,14 +428,12 @@ pub async fn delete_rule_by_identity(
     group_id: &str,
     identity: &str,
 ) -> crate::Result<u64> {
-    let done = sqlx::query(
+    execute(
+        conn,
         "DELETE FROM security_group_rules WHERE security_group_id = $1 AND identity = $2",
+        &[group_id, identity],
     )
-    .bind(group_id)
-    .bind(identity)
-    .execute(&mut *conn)
-    .await?;
-    Ok(done.rows_affected())
+    .await
 }
 
 /// Which of `ids` are groups in `region_id`.

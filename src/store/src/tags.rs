@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::columns::placeholders;
+use crate::query::execute;
 use crate::Conn;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,21 +29,13 @@ pub async fn set(
     tags: &[Tag],
 ) -> crate::Result<()> {
     for tag in tags {
-        sqlx::query(
+        execute(
+            conn,
             "DELETE FROM tags WHERE resource_type = $1 AND resource_id = $2 AND tag_key = $3",
+            &[resource_type, resource_id, &tag.key],
         )
-        .bind(resource_type)
-        .bind(resource_id)
-        .bind(&tag.key)
-        .execute(&mut *conn)
         .await?;
-        sqlx::query("INSERT INTO tags (resource_type, resource_id, tag_key, tag_value) VALUES ($1, $2, $3, $4)")
-            .bind(resource_type)
-            .bind(resource_id)
-            .bind(&tag.key)
-            .bind(&tag.value)
-            .execute(&mut *conn)
-            .await?;
+        execute(conn, "INSERT INTO tags (resource_type, resource_id, tag_key, tag_value) VALUES ($1, $2, $3, $4)", &[resource_type, resource_id, &tag.key, &tag.value]).await?;
     }
     Ok(())
 }
@@ -91,11 +84,12 @@ pub async fn delete_all(
     resource_type: &str,
     resource_id: &str,
 ) -> crate::Result<()> {
-    sqlx::query("DELETE FROM tags WHERE resource_type = $1 AND resource_id = $2")
-        .bind(resource_type)
-        .bind(resource_id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "DELETE FROM tags WHERE resource_type = $1 AND resource_id = $2",
+        &[resource_type, resource_id],
+    )
+    .await?;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 use sqlx::Row;
 
+use crate::query::execute;
 use crate::Conn;
 
 pub struct Recorded {
@@ -35,13 +36,6 @@ pub async fn record(
     response: &str,
     now: &str,
 ) -> crate::Result<()> {
-    sqlx::query("INSERT INTO client_tokens (action, token, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(action)
-        .bind(token)
-        .bind(fingerprint)
-        .bind(response)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+    execute(conn, "INSERT INTO client_tokens (action, token, fingerprint, response, created_at) VALUES ($1, $2, $3, $4, $5)", &[action, token, fingerprint, response, now]).await?;
     Ok(())
 }

@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::Page;
-use crate::query::{next_seq, total_from_page, Where};
+use crate::query::{execute, next_seq, total_from_page, Where};
 use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
@@ -94,10 +94,7 @@ pub async fn update(
 }
 
 pub async fn delete(conn: &mut Conn, vpc_id: &str) -> crate::Result<()> {
-    sqlx::query("DELETE FROM vpcs WHERE vpc_id = $1")
-        .bind(vpc_id)
-        .execute(&mut *conn)
-        .await?;
+    execute(conn, "DELETE FROM vpcs WHERE vpc_id = $1", &[vpc_id]).await?;
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
-use crate::query::{next_seq, rows_in, Where};
+use crate::query::{execute, next_seq, rows_in, Where};
 use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
@@ -75,13 +75,7 @@ pub async fn insert(conn: &mut Conn, v: &VSwitch) -> crate::Result<()> {
         .bind(&v.created_at)
         .execute(conn)
         .await?;
-    sqlx::query(
-        "INSERT INTO vswitch_counts (vpc_id, zone_id, n) VALUES ($1, $2, 1) ON CONFLICT (vpc_id, zone_id) DO UPDATE SET n = vswitch_counts.n + 1",
-    )
-    .bind(&v.vpc_id)
-    .bind(&v.zone_id)
-    .execute(&mut *conn)
-    .await?;
+    execute(conn, "INSERT INTO vswitch_counts (vpc_id, zone_id, n) VALUES ($1, $2, 1) ON CONFLICT (vpc_id, zone_id) DO UPDATE SET n = vswitch_counts.n + 1", &[&v.vpc_id, &v.zone_id]).await?;
     Ok(())
 }
 
@@ -118,20 +112,24 @@ pub async fn delete(conn: &mut Conn, vswitch_id: &str) -> crate::Result<()> {
     let Some(v) = get(conn, vswitch_id).await? else {
         return Ok(());
     };
-    sqlx::query("DELETE FROM vswitches WHERE vswitch_id = $1")
-        .bind(vswitch_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("UPDATE vswitch_counts SET n = n - 1 WHERE vpc_id = $1 AND zone_id = $2")
-        .bind(&v.vpc_id)
-        .bind(&v.zone_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("DELETE FROM vswitch_counts WHERE vpc_id = $1 AND zone_id = $2 AND n <= 0")
-        .bind(&v.vpc_id)
-        .bind(&v.zone_id)
-        .execute(&mut *conn)
-        .await?;
+    execute(
+        conn,
+        "DELETE FROM vswitches WHERE vswitch_id = $1",
+        &[vswitch_id],
+    )
+    .await?;
+    execute(
+        conn,
+        "UPDATE vswitch_counts SET n = n - 1 WHERE vpc_id = $1 AND zone_id = $2",
+        &[&v.vpc_id, &v.zone_id],
+    )
+    .await?;
+    execute(
+        conn,
+        "DELETE FROM vswitch_counts WHERE vpc_id = $1 AND zone_id = $2 AND n <= 0",
+        &[&v.vpc_id, &v.zone_id],
+    )
+    .await?;
     Ok(())
 }
 
