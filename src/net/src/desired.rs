@@ -156,7 +156,7 @@ fn metadata_of(r: MetadataRecord) -> InstanceMetadata {
     // is served as no user data rather than garbage.
     let user_data = match r.user_data.as_str() {
         "" => None,
-        encoded => hearth_cloud::instances::rules::user_data(encoded, usize::MAX)
+        encoded => hearth_cloud::instances::user_data::decode(encoded, usize::MAX)
             .ok()
             .map(|bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned()),
     };

@@ -3,7 +3,7 @@
 //! under `cloud.data_dir` (disks, seed volume, console log).
 //!
 //! The supervisor contract: `status` is the ECS status, `intent` what the supervisor must do
-//! next ('start', 'stop', 'force_stop', 'reboot', 'force_reboot', 'delete'), NULL when settled.
+//! next ([`Intent`]: start, stop, force_stop, reboot, force_reboot, delete), NULL when settled.
 //! API calls change both in one transaction, commit, then call `cloud.host.instances_changed()`.
 
 pub mod capacity;
@@ -20,6 +20,7 @@ pub mod policy;
 pub mod public_ip;
 pub mod rules;
 pub mod seed;
+pub mod user_data;
 pub mod view;
 
 pub use launch::{launch, Billing, DiskRequest, Idempotency, Launch, MetadataOptions};

@@ -6,7 +6,7 @@ use hearth_store::{vswitches, Conn};
 
 use super::launch::{check_metadata, MetadataOptions};
 use super::view::find;
-use super::{files, membership, rules, seed, Status};
+use super::{files, membership, seed, user_data, Status};
 use crate::cidr::{self, Cidr};
 use crate::{hostname, names, password, Cloud, Error, Result};
 
@@ -58,7 +58,7 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
             if i.status != Status::Stopped {
                 return Err(Error::forbidden("IncorrectInstanceStatus", format!("The current status of the resource does not support this operation: UserData can only change while {id} is Stopped (it is {}).", i.status)));
             }
-            Some(rules::user_data(u, 32 * 1024)?)
+            Some(user_data::decode(u, user_data::limit(false))?)
         }
         None => None,
     };
@@ -135,7 +135,7 @@ async fn write_seed(cloud: &Cloud, conn: &mut Conn, i: &Instance) -> Result<()> 
         user_data: if i.user_data.is_empty() {
             Vec::new()
         } else {
-            rules::user_data(&i.user_data, usize::MAX)?
+            user_data::decode(&i.user_data, usize::MAX)?
         },
         public_key,
         password_hash: (!i.password_hash.is_empty()).then(|| i.password_hash.clone()),

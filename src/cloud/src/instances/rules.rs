@@ -3,7 +3,6 @@
 //! Where the CreateInstance editions disagree, seed 001 (2026) wins; docs/api-compat.md lists
 //! each difference.
 
-use base64::Engine;
 use sha2::{Digest, Sha256};
 
 use crate::{Error, Result};
@@ -272,27 +271,6 @@ pub fn name_sequence(
     Ok(vec![name.to_string(); amount])
 }
 
-/// Decodes UserData: Base64 (`InvalidUserData.Base64FormatInvalid`, 403, as the seeds list it),
-/// at most `max` bytes decoded (`InvalidUserData.SizeExceeded`).
-pub fn user_data(encoded: &str, max: usize) -> Result<Vec<u8>> {
-    let cleaned: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(cleaned.as_bytes())
-        .map_err(|_| {
-            Error::forbidden(
-                "InvalidUserData.Base64FormatInvalid",
-                "The specified UserData is not valid: it must be Base64-encoded.",
-            )
-        })?;
-    if data.len() > max {
-        return Err(Error::bad_request(
-            "InvalidUserData.SizeExceeded",
-            format!("The specified parameter \"UserData\" exceeds the size: {} bytes decoded, at most {max}.", data.len()),
-        ));
-    }
-    Ok(data)
-}
-
 /// AutoReleaseTime: `YYYY-MM-DDTHH:mm:ssZ` (or without seconds) in UTC, at least 30 minutes
 /// and at most 3 years from `now`; seconds are dropped (the release happens on the minute).
 pub fn auto_release_time(text: &str, now: chrono::DateTime<chrono::Utc>) -> Result<String> {
@@ -522,20 +500,6 @@ mod tests {
         assert_eq!(name_sequence("N", "web", 1, true).unwrap(), ["web"]);
         assert!(name_sequence("N", "a[1,7]", 1, false).is_err());
         assert!(name_sequence("N", "a[x,2]", 1, false).is_err());
-    }
-
-    #[test]
-    fn user_data_rules() {
-        assert_eq!(user_data("ZWNobyBoaQ==", 16 * 1024).unwrap(), b"echo hi");
-        assert_eq!(
-            code(user_data("not base64!", 100)),
-            ("InvalidUserData.Base64FormatInvalid".into(), 403)
-        );
-        let big = base64::engine::general_purpose::STANDARD.encode(vec![b'a'; 16 * 1024 + 1]);
-        assert_eq!(
-            code(user_data(&big, 16 * 1024)),
-            ("InvalidUserData.SizeExceeded".into(), 400)
-        );
     }
 
     #[test]

@@ -1,6 +1,5 @@
-//! Reading and modifying instances: DescribeInstances, DescribeInstanceStatus,
-//! DescribeInstanceAttribute, DescribeUserData, GetInstanceConsoleOutput, DescribeDisks,
-//! ModifyInstanceAttribute and ModifyInstanceMetadataOptions.
+//! Reading instances: DescribeInstances, DescribeInstanceStatus, DescribeInstanceAttribute,
+//! DescribeUserData, GetInstanceConsoleOutput and DescribeDisks.
 
 use std::collections::HashMap;
 

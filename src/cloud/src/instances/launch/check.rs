@@ -22,15 +22,6 @@ pub(super) struct Plan {
     pub(super) groups: Vec<String>,
 }
 
-/// UserData limits per action: CreateInstance 32 KiB (seed 001), RunInstances 16 KiB (its seed).
-pub(super) fn user_data_limit(run: bool) -> usize {
-    if run {
-        16 * 1024
-    } else {
-        32 * 1024
-    }
-}
-
 pub(super) fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     cloud.check_region(&req.region_id)?;
     if let Some((param, value)) = req.absent.first() {
@@ -205,7 +196,7 @@ pub(super) fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         ));
     }
     let user_data = match &req.user_data {
-        Some(u) => rules::user_data(u, user_data_limit(req.run))?,
+        Some(u) => user_data::decode(u, user_data::limit(req.run))?,
         None => Vec::new(),
     };
     let auto_release_time = match &req.auto_release_time {

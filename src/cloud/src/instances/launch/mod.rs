@@ -10,7 +10,7 @@ use hearth_store::instances::{self as store, Instance};
 use hearth_store::{tags as store_tags, vswitches, Conn};
 
 use super::rules::{self, Category};
-use super::{capacity, files, membership, seed, Action, Intent, Policy, Status};
+use super::{capacity, files, membership, seed, user_data, Action, Intent, Policy, Status};
 use crate::catalog::{self, InstanceType};
 use crate::cidr::{self, Cidr};
 use crate::images::{self, Image};
