@@ -8,6 +8,7 @@ pub mod client_token;
 pub mod config;
 pub mod cvm;
 pub mod disk_performance;
+pub mod disk_rules;
 mod error;
 pub mod fat;
 pub mod host;

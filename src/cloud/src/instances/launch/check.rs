@@ -61,37 +61,37 @@ pub(super) fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
     // Disks.
     let s = &req.system_disk;
     let (system_cat, system_size) =
-        rules::system_disk(s.category.as_deref(), s.size, image.size_gib as i64)?;
-    let system_pl = rules::performance_level(
+        disk_rules::system_disk(s.category.as_deref(), s.size, image.size_gib as i64)?;
+    let system_pl = disk_rules::performance_level(
         "SystemDisk.PerformanceLevel",
         system_cat.name,
         s.performance_level.as_deref(),
     )?;
-    if system_cat.name == "cloud_essd" && system_size < rules::essd_min_gib(&system_pl) {
-        return Err(Error::forbidden("OperationDenied.PerformanceLevelNotMatch", format!("The specified SystemDisk.PerformanceLevel {system_pl} and SystemDisk.Size {system_size} do not match: {system_pl} needs at least {} GiB.", rules::essd_min_gib(&system_pl))));
+    if system_cat.name == "cloud_essd" && system_size < disk_rules::essd_min_gib(&system_pl) {
+        return Err(Error::forbidden("OperationDenied.PerformanceLevelNotMatch", format!("The specified SystemDisk.PerformanceLevel {system_pl} and SystemDisk.Size {system_size} do not match: {system_pl} needs at least {} GiB.", disk_rules::essd_min_gib(&system_pl))));
     }
     let (system_name, system_description) = check_disk_texts("SystemDisk", s)?;
-    if req.data_disks.len() > rules::MAX_DATA_DISKS
+    if req.data_disks.len() > disk_rules::MAX_DATA_DISKS
         || req
             .data_disks
             .iter()
-            .any(|(n, _)| *n as usize > rules::MAX_DATA_DISKS)
+            .any(|(n, _)| *n as usize > disk_rules::MAX_DATA_DISKS)
     {
-        return Err(Error::bad_request("InstanceDiskNumber.LimitExceed", format!("The total number of specified disk in an instance exceeds: at most {} data disks, DataDisk.1 to DataDisk.{}.", rules::MAX_DATA_DISKS, rules::MAX_DATA_DISKS)));
+        return Err(Error::bad_request("InstanceDiskNumber.LimitExceed", format!("The total number of specified disk in an instance exceeds: at most {} data disks, DataDisk.1 to DataDisk.{}.", disk_rules::MAX_DATA_DISKS, disk_rules::MAX_DATA_DISKS)));
     }
     let mut data = Vec::new();
     let mut local = Vec::new();
     for (n, d) in &req.data_disks {
         let param = format!("DataDisk.{n}");
         let category = d.category.as_deref().unwrap_or("cloud_efficiency");
-        let pl = rules::performance_level(
+        let pl = disk_rules::performance_level(
             &format!("{param}.PerformanceLevel"),
             category,
             d.performance_level.as_deref(),
         )?;
-        let (c, size) = rules::data_disk(*n, d.category.as_deref(), d.size, &pl)?;
+        let (c, size) = disk_rules::data_disk(*n, d.category.as_deref(), d.size, &pl)?;
         if let Some(dev) = &d.device {
-            rules::check_device(*n, dev)?;
+            disk_rules::check_device(*n, dev)?;
         }
         let (name, description) = check_disk_texts(&param, d)?;
         local.push((*n, c.name, size, d.delete_with_instance));
@@ -104,7 +104,7 @@ pub(super) fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
             delete_with_instance: d.delete_with_instance.unwrap_or(true),
         });
     }
-    rules::local_ssd(system_cat.name, &local)?;
+    disk_rules::local_ssd(system_cat.name, &local)?;
     // Amount and names.
     let amount = if req.run { req.amount.unwrap_or(1) } else { 1 };
     let max_amount = req.policy.max_amount;

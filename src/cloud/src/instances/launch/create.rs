@@ -106,7 +106,7 @@ pub(super) async fn create_all(
                 category: d.category.name.into(),
                 size_gib: d.size_gib,
                 performance_level: d.performance_level.clone(),
-                device: rules::device_name(index),
+                device: disk_rules::device_name(index),
                 order_index: index as i64,
                 delete_with_instance: d.delete_with_instance,
                 name: d.name.clone(),

@@ -9,10 +9,11 @@ use hearth_store::disks::{self as disk_store, Disk};
 use hearth_store::instances::{self as store, Instance};
 use hearth_store::{tags as store_tags, vswitches, Conn};
 
-use super::rules::{self, Category};
+use super::rules;
 use super::{capacity, files, membership, seed, user_data, Action, Intent, Policy, Status};
 use crate::catalog::{self, InstanceType};
 use crate::cidr::{self, Cidr};
+use crate::disk_rules::{self, Category};
 use crate::images::{self, Image};
 use crate::tags::Tag;
 use crate::{choice, client_token, hostname, ids, names, password, Cloud, Error, Result};
