@@ -1,8 +1,11 @@
-//! `hearth serve`: opens the store, loads the catalog, and serves the API until SIGINT/SIGTERM.
+//! `hearth serve`: opens the store, loads the catalog, and runs this process's roles until
+//! SIGINT/SIGTERM: the API, this host's node agent (registration, heartbeat, networks and the
+//! instance supervisor), or both (the default: one host on its own).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -10,6 +13,7 @@ use hearth_api::auth::{Authenticator, KeyRing};
 use hearth_api::{router, ApiState};
 use hearth_cloud::config::Config;
 use hearth_cloud::{Cloud, Store};
+use hearth_node::registry;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -36,6 +40,33 @@ pub struct ServeArgs {
     /// nothing (an API-only node, as the API-level tests use).
     #[arg(long, default_value = "run", env = "HEARTH_INSTANCES", value_parser = ["run", "off"])]
     instances: String,
+    /// `all`: the API and this host's node agent (one host on its own). `api`: the signed API
+    /// only, placing instances on the hosts registered in the database. `node`: this host's
+    /// node agent only (no API listener). Several hosts share one PostgreSQL database.
+    #[arg(long, default_value = "all", env = "HEARTH_ROLE", value_parser = ["all", "api", "node"])]
+    role: String,
+    /// This host's id in the cluster. Default: kept in <data-dir>/host-id, written on first
+    /// start from the machine's host name.
+    #[arg(long, env = "HEARTH_HOST_ID")]
+    host_id: Option<String>,
+    /// The address other hosts reach this one on (the VPC overlay's underlay).
+    #[arg(long, default_value = "", env = "HEARTH_ADVERTISE_ADDRESS")]
+    advertise_address: String,
+    /// Place instances here even though /dev/kvm is PVM-only (for guests that need no more
+    /// than PVM runs, such as test payloads; stock Linux kernels do not boot there).
+    #[arg(long, env = "HEARTH_ACCEPT_PVM", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    accept_pvm: bool,
+}
+
+impl ServeArgs {
+    fn runs_api(&self) -> bool {
+        self.role != "node"
+    }
+
+    fn runs_node(&self) -> bool {
+        self.role != "api"
+    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -63,16 +94,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = Config::load(&config_path)
         .map_err(anyhow::Error::msg)
         .context("invalid catalog configuration")?;
-    let (key, generated) = super::credentials::load_or_create(&args.data_dir)?;
-    if generated {
-        println!(
-            "Generated API credentials (kept in {}/credentials, shown once):",
-            args.data_dir.display()
-        );
-        println!("  AccessKeyId:     {}", key.id);
-        println!("  AccessKeySecret: {}", key.secret);
-    }
-    if let Some(warning) = hearth_vmm::kvm_check::warning() {
+    let key = if args.runs_api() {
+        let (key, generated) = super::credentials::load_or_create(&args.data_dir)?;
+        if generated {
+            println!(
+                "Generated API credentials (kept in {}/credentials, shown once):",
+                args.data_dir.display()
+            );
+            println!("  AccessKeyId:     {}", key.id);
+            println!("  AccessKeySecret: {}", key.secret);
+        }
+        Some(key)
+    } else {
+        None
+    };
+    let kvm = hearth_vmm::kvm_check::detect();
+    if let Some(warning) = kvm.warning().filter(|_| args.runs_node()) {
         tracing::warn!("{warning}");
     }
     let url = args
@@ -82,9 +119,30 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let store = Store::connect(&url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&url)))?;
-    let network = match args.host_network.as_str() {
-        "off" => None,
-        mode => {
+    let me = if args.runs_node() {
+        let host_id = match &args.host_id {
+            Some(id) => id.clone(),
+            None => registry::default_host_id(&args.data_dir)
+                .context("cannot keep this host's id in the data dir")?,
+        };
+        registry::check_host_id(&host_id).map_err(anyhow::Error::msg)?;
+        let me = registry::Identity {
+            host_id,
+            address: args.advertise_address.clone(),
+            kvm,
+            records_only: args.instances == "off",
+            accept_pvm: args.accept_pvm,
+        };
+        let row = registry::host_row(&me, &config, &args.data_dir)
+            .context("cannot keep this node's key in the data dir")?;
+        registry::register(&store, &row, &config).await?;
+        Some(row)
+    } else {
+        None
+    };
+    let network = match (args.runs_node(), args.host_network.as_str()) {
+        (false, _) | (_, "off") => None,
+        (true, mode) => {
             let namespace = mode
                 .parse::<hearth_net::Namespace>()
                 .map_err(anyhow::Error::msg)?;
@@ -109,11 +167,50 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     node.serve_metadata().await;
     let wake = node.instances_changed.clone();
     let vm_network = node.network.clone();
-    let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node);
-    if args.instances == "run" {
-        let supervisor = hearth_node::supervisor::Supervisor::new(cloud.clone(), vm_network);
-        tokio::spawn(supervisor.run(wake));
+    let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node.clone());
+    let mut lost = None;
+    if let Some(row) = &me {
+        let every = Duration::from_secs(cloud.config.cluster.heartbeat_secs);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let beat = registry::beat(store.clone(), row.clone(), args.data_dir.clone(), every);
+        tokio::spawn(async move {
+            beat.await;
+            let _ = tx.send(());
+        });
+        lost = Some(rx);
+        if args.role == "node" {
+            tokio::spawn(node.clone().follow_store(every));
+        }
+        if args.instances == "run" {
+            let supervisor = hearth_node::supervisor::Supervisor::new(
+                cloud.clone(),
+                vm_network,
+                row.host_id.clone(),
+            );
+            tokio::spawn(supervisor.run(wake));
+        }
     }
+    let host_lost = async move {
+        match lost {
+            Some(rx) => {
+                let _ = rx.await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    let Some(key) = key else {
+        println!(
+            "hearth node agent for host {} running",
+            me.as_ref().map(|h| h.host_id.as_str()).unwrap_or_default()
+        );
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = host_lost => anyhow::bail!("another node took over this host id"),
+        }
+        store.close().await;
+        return Ok(());
+    };
+    tokio::spawn(hearth_cloud::cluster::watch_hosts(cloud.clone()));
     let state = ApiState {
         cloud,
         auth: Arc::new(Authenticator::new(KeyRing::new([key]))),
@@ -126,10 +223,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "hearth serving the ECS API on http://{}",
         listener.local_addr()?
     );
+    let (lost_tx, lost_rx) = tokio::sync::oneshot::channel::<()>();
+    let stop = async move {
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = host_lost => { let _ = lost_tx.send(()); }
+        }
+    };
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stop)
         .await?;
     store.close().await;
+    if lost_rx.await.is_ok() {
+        anyhow::bail!("another node took over this host id");
+    }
     Ok(())
 }
 

@@ -83,7 +83,7 @@ def test_instances_run_stop_start_delete_and_survive_a_server_crash():
     data = Path(tempfile.mkdtemp(prefix="hearth-supervisor-"))
     (data / "vmlinux").write_bytes(payload())
     install_image(data)
-    h = Hearth(data_dir=data, extra_env={"HEARTH_INSTANCES": "run"})
+    h = Hearth(data_dir=data, extra_env={"HEARTH_INSTANCES": "run", "HEARTH_ACCEPT_PVM": "1"})
     try:
         call = h.call_legacy
         zone = call("DescribeZones", "2014-05-26", RegionId=h.region)["Zones"]["Zone"][0]["ZoneId"]
@@ -107,7 +107,7 @@ def test_instances_run_stop_start_delete_and_survive_a_server_crash():
         # kill -9 of the control plane: the guest keeps running and is adopted.
         h.kill()
         assert vmm_pids(config) == pids, "the VMM outlives hearth serve"
-        h = Hearth(data_dir=data, extra_env={"HEARTH_INSTANCES": "run"})
+        h = Hearth(data_dir=data, extra_env={"HEARTH_INSTANCES": "run", "HEARTH_ACCEPT_PVM": "1"})
         call = h.call_legacy
         wait_status(h, iid, "Running")
         time.sleep(1)
@@ -166,7 +166,7 @@ def test_a_launch_that_fails_is_launch_failed_through_cvm():
     data = Path(tempfile.mkdtemp(prefix="hearth-supervisor-"))
     (data / "vmlinux").write_bytes(b"not a kernel\n" * 100)
     install_image(data)
-    h = Hearth(data_dir=data, extra_env={"HEARTH_INSTANCES": "run"})
+    h = Hearth(data_dir=data, extra_env={"HEARTH_INSTANCES": "run", "HEARTH_ACCEPT_PVM": "1"})
     try:
         call = h.call_legacy
         cvm = cvm_client.CvmClient(credential.Credential(h.key_id, h.key_secret), h.region, tencent_profile(h))

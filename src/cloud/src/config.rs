@@ -21,6 +21,28 @@ pub struct Config {
     pub network: Network,
     /// How much of this host instances may use (`[capacity]`).
     pub capacity: Capacity,
+    /// Hosts sharing one database (`[cluster]`).
+    pub cluster: Cluster,
+}
+
+/// `[cluster]`: how hosts that share one database keep track of each other.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Cluster {
+    /// Seconds between a node's heartbeats. Default 2.
+    pub heartbeat_secs: u64,
+    /// A host silent this many seconds is unavailable: nothing is placed there and its
+    /// instances are shown Stopped. Default 10.
+    pub host_timeout_secs: u64,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster {
+            heartbeat_secs: 2,
+            host_timeout_secs: 10,
+        }
+    }
 }
 
 /// `[network]`: how instances reach the world.
@@ -58,6 +80,9 @@ pub struct Capacity {
     pub cpu_overcommit: f64,
     /// Guest memory per byte of host memory. Default 1.0 (no overcommit).
     pub memory_overcommit: f64,
+    /// Free GiB a host must have where its disks live to take a new instance (disks are sparse
+    /// or reflinked, so what counts is the space still free). Default 5.
+    pub min_free_disk_gib: i64,
 }
 
 impl Default for Capacity {
@@ -65,6 +90,7 @@ impl Default for Capacity {
         Capacity {
             cpu_overcommit: 4.0,
             memory_overcommit: 1.0,
+            min_free_disk_gib: 5,
         }
     }
 }
@@ -83,6 +109,9 @@ pub struct Zone {
     pub id: String,
     #[serde(default)]
     pub local_name: String,
+    /// The host ids of this zone. A host no zone lists belongs to the first zone.
+    #[serde(default)]
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -128,6 +157,7 @@ impl Default for Config {
             zones: vec![Zone {
                 id: "hearth-local-a".into(),
                 local_name: "hearth local zone A".into(),
+                hosts: Vec::new(),
             }],
             families: vec![
                 standard("g", 4.0),
@@ -146,6 +176,7 @@ impl Default for Config {
             images_dir: None,
             network: Network::default(),
             capacity: Capacity::default(),
+            cluster: Cluster::default(),
         }
     }
 }
@@ -183,6 +214,19 @@ impl Config {
         if !positive(c.cpu_overcommit) || !positive(c.memory_overcommit) {
             return Err("capacity: cpu_overcommit and memory_overcommit must be positive".into());
         }
+        if c.min_free_disk_gib < 0 {
+            return Err("capacity: min_free_disk_gib must not be negative".into());
+        }
+        let k = &self.cluster;
+        if k.heartbeat_secs == 0 || k.host_timeout_secs < 2 * k.heartbeat_secs {
+            return Err(format!("cluster: heartbeat_secs must be at least 1 and host_timeout_secs at least twice it (got {} and {})", k.heartbeat_secs, k.host_timeout_secs));
+        }
+        let mut listed = std::collections::HashSet::new();
+        for h in self.zones.iter().flat_map(|z| &z.hosts) {
+            if !listed.insert(h) {
+                return Err(format!("zones: host {h:?} is listed in more than one zone"));
+            }
+        }
         for f in &self.families {
             if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase()) {
                 return Err(format!(
@@ -208,6 +252,16 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The zone `host_id` belongs to: the zone listing it, else the first zone.
+    pub fn zone_of_host(&self, host_id: &str) -> &str {
+        self.zones
+            .iter()
+            .find(|z| z.hosts.iter().any(|h| h == host_id))
+            .or(self.zones.first())
+            .map(|z| z.id.as_str())
+            .unwrap_or_default()
     }
 
     pub fn images_dir(&self, data_dir: &Path) -> PathBuf {

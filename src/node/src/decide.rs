@@ -79,24 +79,28 @@ pub fn on_intent(intent: Intent, watching: Option<Watching>) -> Action {
     }
 }
 
-/// What a restarted supervisor does with an instance the store has as not Stopped.
+/// What a restarted supervisor does with an instance of its host.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Adopt {
-    /// Its VMM still answers: watch it again; settle Running if a start was still pending.
+    /// Its VMM still answers: watch it again; settle Running if a start was still pending, or
+    /// if the instance was marked Stopped only because its host fell silent.
     Watch { settle_running: bool },
     /// Its VMM is gone: record the end, as for a VMM that ended while watched.
     Ended,
-    /// Its VMM is gone but a start is pending: the next pass launches it.
+    /// Nothing to do now: a Stopped instance without a VMM, or a pending start the next pass
+    /// launches.
     Leave,
 }
 
 pub fn on_restart(status: Status, intent: Option<Intent>, vmm_alive: bool) -> Adopt {
     let starting = intent == Some(Intent::Start);
+    let marked_lost = status == Status::Stopped && intent.is_none();
     match (vmm_alive, starting) {
         (true, _) => Adopt::Watch {
-            settle_running: starting && status != Status::Running,
+            settle_running: status != Status::Running && (starting || marked_lost),
         },
         (false, true) => Adopt::Leave,
+        (false, false) if marked_lost => Adopt::Leave,
         (false, false) => Adopt::Ended,
     }
 }
@@ -245,6 +249,19 @@ mod tests {
         assert_eq!(on_restart(Status::Running, None, false), Adopt::Ended);
         assert_eq!(
             on_restart(Status::Stopping, Some(Delete), false),
+            Adopt::Ended
+        );
+        // Marked Stopped while its host was silent: a live VMM is Running again, a dead one
+        // (or a plain Stopped instance) needs nothing; a delete asked meanwhile completes.
+        assert_eq!(
+            on_restart(Status::Stopped, None, true),
+            Adopt::Watch {
+                settle_running: true
+            }
+        );
+        assert_eq!(on_restart(Status::Stopped, None, false), Adopt::Leave);
+        assert_eq!(
+            on_restart(Status::Stopped, Some(Delete), false),
             Adopt::Ended
         );
     }

@@ -1,16 +1,18 @@
 //! This machine as a hearth node: what `hearth serve` plugs into the cloud as its host.
 
 pub mod decide;
+pub mod registry;
 pub mod supervisor;
 pub mod vm_config;
 pub mod vmm_process;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use hearth_cloud::config::Network as NetworkConfig;
 use hearth_cloud::host::{Host, HostFuture};
 use hearth_cloud::{Error, Store};
-use hearth_net::{MetadataTable, Network};
+use hearth_net::{MetadataTable, Network, Plan};
 use tokio::sync::Notify;
 
 pub struct Node {
@@ -22,6 +24,8 @@ pub struct Node {
     pub metadata: MetadataTable,
     store: Store,
     network_config: NetworkConfig,
+    /// The plan last applied, so following the store re-applies only what changed.
+    applied: Mutex<Option<Plan>>,
 }
 
 impl Node {
@@ -32,6 +36,25 @@ impl Node {
             metadata: MetadataTable::default(),
             store,
             network_config,
+            applied: Mutex::new(None),
+        }
+    }
+
+    /// Brings the network in line with the store every `every`: how a node learns of changes
+    /// other hosts' API servers commit.
+    pub async fn follow_store(self: Arc<Self>, every: Duration) {
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(network) = &self.network else {
+                return;
+            };
+            let synced = async {
+                let mut tx = self.store.write().await?;
+                self.apply_from(network, &mut tx, true).await
+            };
+            if let Err(e) = synced.await {
+                tracing::warn!(error = %e.message, "following the store's network failed; retrying");
+            }
         }
     }
 
@@ -46,11 +69,13 @@ impl Node {
         }
     }
 
-    /// Reads the plan on `conn` and applies it.
+    /// Reads the plan on `conn` and applies it (with `only_if_changed`, only when it differs
+    /// from the plan last applied: a TAP made since needs a full apply, a periodic follow not).
     async fn apply_from(
         &self,
         network: &Network,
         conn: &mut hearth_store::Conn,
+        only_if_changed: bool,
     ) -> hearth_cloud::Result<()> {
         let plan = hearth_net::desired::read(conn, &self.network_config)
             .await
@@ -58,10 +83,21 @@ impl Node {
         let metadata = hearth_net::desired::instance_metadata(conn)
             .await
             .map_err(Error::internal)?;
-        network.apply(plan).await.map_err(|e| {
-            tracing::error!(error = %e, "applying the host network failed; the previous state stays");
-            Error::internal(format!("the host network could not be updated: {e}"))
-        })?;
+        let unchanged = only_if_changed
+            && self
+                .applied
+                .lock()
+                .map(|a| a.as_ref() == Some(&plan))
+                .unwrap_or(false);
+        if !unchanged {
+            network.apply(plan.clone()).await.map_err(|e| {
+                tracing::error!(error = %e, "applying the host network failed; the previous state stays");
+                Error::internal(format!("the host network could not be updated: {e}"))
+            })?;
+            if let Ok(mut a) = self.applied.lock() {
+                *a = Some(plan);
+            }
+        }
         self.metadata.replace_all(metadata);
         Ok(())
     }
@@ -76,14 +112,14 @@ impl Host for Node {
             // The write lock orders this apply with the API's: a plan read here can never
             // overwrite a newer one applied by a change that committed meanwhile.
             let mut tx = self.store.write().await?;
-            self.apply_from(network, &mut tx).await
+            self.apply_from(network, &mut tx, false).await
         })
     }
 
     fn sync_network_in<'a>(&'a self, conn: &'a mut hearth_store::Conn) -> HostFuture<'a> {
         Box::pin(async move {
             match &self.network {
-                Some(network) => self.apply_from(network, conn).await,
+                Some(network) => self.apply_from(network, conn, false).await,
                 None => Ok(()),
             }
         })

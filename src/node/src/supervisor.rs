@@ -35,6 +35,8 @@ const RESCAN: Duration = Duration::from_secs(2);
 pub struct Supervisor {
     cloud: Cloud,
     network: Option<Network>,
+    /// The host whose instances this supervisor runs.
+    host_id: String,
     /// Instances whose VMM we watch, and what to do when it ends.
     vms: Mutex<HashMap<String, Watched>>,
 }
@@ -69,10 +71,11 @@ impl Paths {
 }
 
 impl Supervisor {
-    pub fn new(cloud: Cloud, network: Option<Network>) -> Arc<Supervisor> {
+    pub fn new(cloud: Cloud, network: Option<Network>, host_id: String) -> Arc<Supervisor> {
         Arc::new(Supervisor {
             cloud,
             network,
+            host_id,
             vms: Mutex::new(HashMap::new()),
         })
     }
@@ -97,11 +100,12 @@ impl Supervisor {
         self.vms.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// After a restart of `hearth serve`: every instance the store thinks is up either has a VMM
-    /// that still answers (watched again, guest untouched) or is marked Stopped with the reason.
+    /// After a restart: every instance of this host the store thinks is up either has a VMM that
+    /// still answers (watched again, guest untouched) or is marked Stopped with the reason; one
+    /// marked Stopped while the host was silent is Running again if its VMM lived on.
     async fn adopt(self: &Arc<Self>) -> hearth_cloud::Result<()> {
         let mut conn = self.cloud.store.pool().acquire().await?;
-        let up = instance_store::not_stopped(&mut conn).await?;
+        let up = instance_store::on_host(&mut conn, &self.host_id).await?;
         drop(conn);
         for instance_store::State { id, status, intent } in up {
             let paths = Paths::of(&self.cloud.data_dir, &id);
@@ -129,7 +133,7 @@ impl Supervisor {
 
     /// One pass over the instances with an intent, plus the AutoReleaseTime sweep.
     async fn reconcile(self: &Arc<Self>) -> hearth_cloud::Result<()> {
-        for id in instances::due_for_release(&self.cloud).await? {
+        for id in instances::due_for_release(&self.cloud, &self.host_id).await? {
             tracing::info!(instance = %id, "AutoReleaseTime reached: releasing");
             let region = self.cloud.config.region.id.clone();
             if let Err(e) =
@@ -139,7 +143,7 @@ impl Supervisor {
                 tracing::warn!(instance = %id, error = %e.message, "cannot release");
             }
         }
-        for pending in instances::pending_intents(&self.cloud).await? {
+        for pending in instances::pending_intents(&self.cloud, &self.host_id).await? {
             let (id, Some(intent)) = (pending.id, pending.intent) else {
                 continue;
             };

@@ -66,10 +66,12 @@ pub struct Instance {
     pub start_time: String,
     /// The last launch failed and the instance never ran (CVM's LAUNCH_FAILED).
     pub launch_failed: bool,
+    /// The host it lives on ('' for an instance recorded before hosts existed).
+    pub host_id: String,
 }
 
 /// The columns of `instances`, in bind order (`seq` first: listings order and page by it).
-const COLUMNS: &str = "seq, id, region_id, zone_id, instance_type, vcpus, memory_mib, image_id, os_type, hostname, name, description, vpc_id, vswitch_id, private_ip, mac, key_pair_name, password_hash, user_data, status, intent, stopped_mode, deletion_protection, auto_release_time, instance_charge_type, internet_charge_type, internet_max_bandwidth_in, internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period, spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized, credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens, http_put_hop_limit, metadata_tags, creation_time, start_time, launch_failed";
+const COLUMNS: &str = "seq, id, region_id, zone_id, instance_type, vcpus, memory_mib, image_id, os_type, hostname, name, description, vpc_id, vswitch_id, private_ip, mac, key_pair_name, password_hash, user_data, status, intent, stopped_mode, deletion_protection, auto_release_time, instance_charge_type, internet_charge_type, internet_max_bandwidth_in, internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period, spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized, credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens, http_put_hop_limit, metadata_tags, creation_time, start_time, launch_failed, host_id";
 
 fn from_row(r: &AnyRow) -> crate::Result<Instance> {
     Ok(record!(r => Instance {
@@ -80,7 +82,7 @@ fn from_row(r: &AnyRow) -> crate::Result<Instance> {
         internet_max_bandwidth_out, period, period_unit, auto_renew, auto_renew_period,
         spot_strategy, spot_price_limit, spot_duration, spot_interruption_behavior, io_optimized,
         credit_specification, security_enhancement, resource_group_id, http_endpoint, http_tokens,
-        http_put_hop_limit, metadata_tags, creation_time, start_time, launch_failed,
+        http_put_hop_limit, metadata_tags, creation_time, start_time, launch_failed, host_id,
     }))
 }
 
@@ -136,6 +138,7 @@ pub async fn insert(conn: &mut Conn, i: &Instance, groups: &[String]) -> crate::
         .bind(&i.creation_time)
         .bind(&i.start_time)
         .bind(i.launch_failed as i64)
+        .bind(&i.host_id)
         .execute(conn)
         .await?;
     set_groups(conn, &i.id, groups).await
@@ -285,17 +288,6 @@ pub async fn mac_in_use(conn: &mut Conn, mac: &str) -> crate::Result<bool> {
 pub struct Resources {
     pub vcpus: i64,
     pub memory_mib: i64,
-}
-
-/// The vCPUs and MiB of every instance whose status is not Stopped: what the host must hold.
-pub async fn usage(conn: &mut Conn) -> crate::Result<Resources> {
-    let row = sqlx::query("SELECT CAST(COALESCE(SUM(vcpus), 0) AS BIGINT) AS vcpus, CAST(COALESCE(SUM(memory_mib), 0) AS BIGINT) AS memory_mib FROM instances WHERE status <> 'Stopped'")
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(Resources {
-        vcpus: row.try_get("vcpus")?,
-        memory_mib: row.try_get("memory_mib")?,
-    })
 }
 
 /// Sets status and intent together (the supervisor contract).
@@ -511,33 +503,40 @@ fn state_from_row(r: &AnyRow) -> crate::Result<State> {
     Ok(record!(r => State { id, status, intent }))
 }
 
-/// Instances with an intent, for the supervisor, in creation order.
-pub async fn with_intent(conn: &mut Conn) -> crate::Result<Vec<State>> {
+/// The instances on `host_id` with an intent, for its supervisor, in creation order.
+pub async fn with_intent(conn: &mut Conn, host_id: &str) -> crate::Result<Vec<State>> {
     let rows = sqlx::query(
-        "SELECT id, status, intent FROM instances WHERE intent IS NOT NULL ORDER BY seq",
+        "SELECT id, status, intent FROM instances WHERE intent IS NOT NULL AND host_id = $1 ORDER BY seq",
     )
+    .bind(host_id)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(state_from_row).collect()
 }
 
 /// IDs of instances whose AutoReleaseTime is at or before `now` (both `YYYY-MM-DDTHH:MM:SSZ`, so
-/// text order is time order) and that are not already being deleted.
-pub async fn due_for_release(conn: &mut Conn, now: &str) -> crate::Result<Vec<String>> {
-    let rows = sqlx::query("SELECT id FROM instances WHERE auto_release_time <> '' AND auto_release_time <= $1 AND (intent IS NULL OR intent <> 'delete') ORDER BY seq")
+/// text order is time order), on `host_id`, and not already being deleted.
+pub async fn due_for_release(
+    conn: &mut Conn,
+    host_id: &str,
+    now: &str,
+) -> crate::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT id FROM instances WHERE auto_release_time <> '' AND auto_release_time <= $1 AND (intent IS NULL OR intent <> 'delete') AND host_id = $2 ORDER BY seq")
         .bind(now)
+        .bind(host_id)
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(|r| r.try_get("id")).collect()
 }
 
-/// Every instance that is not Stopped: what a restarted supervisor must find a VMM for.
-pub async fn not_stopped(conn: &mut Conn) -> crate::Result<Vec<State>> {
-    let rows = sqlx::query(
-        "SELECT id, status, intent FROM instances WHERE status <> 'Stopped' ORDER BY seq",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+/// Every instance on `host_id`: what a restarted supervisor looks for VMMs of (an instance
+/// marked Stopped while its host was silent may still have one).
+pub async fn on_host(conn: &mut Conn, host_id: &str) -> crate::Result<Vec<State>> {
+    let rows =
+        sqlx::query("SELECT id, status, intent FROM instances WHERE host_id = $1 ORDER BY seq")
+            .bind(host_id)
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter().map(state_from_row).collect()
 }
 

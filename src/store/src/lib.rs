@@ -8,6 +8,7 @@
 mod backend;
 mod columns;
 pub mod disks;
+pub mod hosts;
 pub mod instances;
 pub mod key_pairs;
 pub mod page;

@@ -314,6 +314,7 @@ async fn records_read_back_as_written() {
             creation_time: "2026-01-01T00:00:05Z".into(),
             start_time: "2026-01-01T00:00:06Z".into(),
             launch_failed: true,
+            host_id: "h-1".into(),
         };
         let disk = disks::Disk {
             id: "d-1".into(),
@@ -416,5 +417,82 @@ async fn records_read_back_as_written() {
                 group_to_group: 0
             }
         );
+    }
+}
+
+#[tokio::test]
+async fn hosts_register_beat_and_fall_silent() {
+    use hearth_store::hosts::{self, Host};
+    use hearth_store::instances;
+    for t in stores().await {
+        let s = &t.store;
+        let host = Host {
+            host_id: "h-1".into(),
+            zone_id: "z-1".into(),
+            address: "192.0.2.1".into(),
+            kvm: "hardware".into(),
+            accepts: true,
+            vcpus: 8,
+            memory_mib: 8192,
+            disk_gib: 100,
+            session: "s-1".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let instance = |id: &str, ip: &str, host_id: &str, status| instances::Instance {
+            id: id.into(),
+            vswitch_id: "vsw-1".into(),
+            private_ip: ip.into(),
+            mac: format!("02:00:00:00:00:{}", &ip[ip.len() - 1..]),
+            vcpus: 2,
+            memory_mib: 1024,
+            status,
+            host_id: host_id.into(),
+            ..Default::default()
+        };
+        let mut tx = s.write().await.unwrap();
+        hosts::upsert(&mut tx, &host).await.unwrap();
+        let running = hearth_store::Status::Running;
+        let stopped = hearth_store::Status::Stopped;
+        for i in [
+            instance("i-1", "10.0.0.1", "h-1", running),
+            instance("i-2", "10.0.0.2", "h-1", stopped),
+            instance("i-3", "10.0.0.3", "", running),
+        ] {
+            instances::insert(&mut tx, &i, &[]).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let mut conn = s.pool().acquire().await.unwrap();
+        let listed = hosts::list(&mut conn).await.unwrap();
+        assert_eq!(listed.len(), 1, "{}", t.url);
+        assert_eq!(listed[0].host, host);
+        assert!((0..=1).contains(&listed[0].silent_secs), "{listed:?}");
+        assert!(hosts::heartbeat(&mut conn, "h-1", "s-1", 50).await.unwrap());
+        assert!(!hosts::heartbeat(&mut conn, "h-1", "s-other", 50)
+            .await
+            .unwrap());
+        let got = hosts::get(&mut conn, "h-1").await.unwrap().unwrap();
+        assert_eq!(got.host.disk_gib, 50);
+        assert_eq!(hosts::claim_unplaced(&mut conn, "h-1").await.unwrap(), 1);
+        let usage = hosts::usage(&mut conn).await.unwrap();
+        assert_eq!(
+            usage,
+            vec![hosts::Usage {
+                host_id: "h-1".into(),
+                vcpus: 4,
+                memory_mib: 2048,
+            }],
+            "the Stopped instance holds nothing"
+        );
+        // A host is silent for 0 s or more at once, so timeout 0 treats it as gone.
+        assert!(hosts::stop_on_silent_hosts(&mut conn, 3600)
+            .await
+            .unwrap()
+            .is_empty());
+        let marked = hosts::stop_on_silent_hosts(&mut conn, 0).await.unwrap();
+        assert_eq!(marked, ["i-1", "i-3"]);
+        let states = instances::on_host(&mut conn, "h-1").await.unwrap();
+        assert!(states.iter().all(|st| st.status == stopped), "{states:?}");
+        assert!(hosts::usage(&mut conn).await.unwrap().is_empty());
     }
 }

@@ -1,10 +1,11 @@
-//! What this host can run: CPU count × `capacity.cpu_overcommit` vCPUs and MemTotal ×
-//! `capacity.memory_overcommit` of guest memory, shared by every instance that is not Stopped.
+//! What a host offers to instances: CPU count × `capacity.cpu_overcommit` vCPUs and MemTotal ×
+//! `capacity.memory_overcommit` of guest memory, shared by every instance on it that is not
+//! Stopped (its node registers this; placement.rs shares it out).
 
 pub use hearth_store::instances::Resources;
 
 use crate::config::Capacity;
-use crate::{Error, Result};
+use crate::Error;
 
 /// What this host offers to instances.
 pub fn host_limits(c: &Capacity) -> Resources {
@@ -29,18 +30,6 @@ fn mem_total_kib() -> Option<u64> {
         .ok()
 }
 
-/// How many more instances of `each` fit next to `used`, at most `wanted`.
-pub fn how_many_fit(limits: Resources, used: Resources, each: Resources, wanted: i64) -> i64 {
-    let mut n = 0;
-    while n < wanted
-        && used.vcpus + (n + 1) * each.vcpus <= limits.vcpus
-        && used.memory_mib + (n + 1) * each.memory_mib <= limits.memory_mib
-    {
-        n += 1;
-    }
-    n
-}
-
 pub fn no_stock(what: &str) -> Error {
     Error::forbidden(
         "OperationDenied.NoStock",
@@ -48,37 +37,12 @@ pub fn no_stock(what: &str) -> Error {
     )
 }
 
-/// `OperationDenied.NoStock` unless one more instance of `each` fits.
-pub fn check_fits(limits: Resources, used: Resources, each: Resources) -> Result<()> {
-    if how_many_fit(limits, used, each, 1) == 1 {
-        Ok(())
-    } else {
-        Err(no_stock(&format!(
-            "{} vCPUs and {} MiB are in use of {} vCPUs and {} MiB, and the instance needs {} vCPUs and {} MiB",
-            used.vcpus,
-            used.memory_mib,
-            limits.vcpus,
-            limits.memory_mib,
-            each.vcpus,
-            each.memory_mib
-        )))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn r(vcpus: i64, memory_mib: i64) -> Resources {
-        Resources { vcpus, memory_mib }
-    }
-
     #[test]
-    fn fitting() {
-        assert_eq!(how_many_fit(r(8, 8192), r(0, 0), r(2, 2048), 10), 4);
-        assert_eq!(how_many_fit(r(8, 8192), r(6, 0), r(2, 2048), 10), 1);
-        assert_eq!(how_many_fit(r(8, 8192), r(0, 7000), r(1, 2048), 10), 0);
-        assert!(check_fits(r(8, 8192), r(8, 0), r(1, 1)).is_err());
+    fn limits_of_this_host() {
         let limits = host_limits(&Capacity::default());
         assert!(limits.vcpus >= 4 && limits.memory_mib > 0);
     }

@@ -47,8 +47,24 @@ pub(super) async fn cloud_with(dir: &Path, cfg: config::Config, host: Arc<dyn Ho
     let store = hearth_store::Store::connect(&hearth_store::Store::default_url(dir))
         .await
         .unwrap();
+    let mut tx = store.write().await.unwrap();
+    let row = hearth_store::hosts::Host {
+        host_id: TEST_HOST.into(),
+        zone_id: cfg.zone_of_host(TEST_HOST).into(),
+        kvm: "hardware".into(),
+        accepts: true,
+        vcpus: 64,
+        memory_mib: 256 * 1024,
+        disk_gib: 1000,
+        ..Default::default()
+    };
+    hearth_store::hosts::upsert(&mut tx, &row).await.unwrap();
+    tx.commit().await.unwrap();
     Cloud::new(store, cfg, dir.to_path_buf(), host)
 }
+
+/// The one host the test clouds have.
+pub(super) const TEST_HOST: &str = "test-host";
 
 /// A VPC 10.9.0.0/16 with a /24 VSwitch and a security group: (VSwitch ID, group ID).
 pub(super) async fn network(c: &Cloud) -> (String, String) {
@@ -135,7 +151,7 @@ async fn supervisor_contract() {
     assert_eq!(host.0.load(Ordering::SeqCst), 1);
     assert!(files::seed_path(&dir, &id).exists());
     assert_eq!(disk_files(&dir).len(), 2);
-    assert_eq!(pending_intents(&c).await.unwrap().len(), 1);
+    assert_eq!(pending_intents(&c, TEST_HOST).await.unwrap().len(), 1);
     // Pending cannot be stopped; the supervisor settles it Running (start time recorded).
     let stop = Change::Stop { force: false };
     let err = change(&c, &region, &ids, stop, None, false)
@@ -150,7 +166,7 @@ async fn supervisor_contract() {
         .await
         .unwrap());
     assert_eq!(state(&c, &id).await, Some(("Running".into(), None)));
-    assert!(pending_intents(&c).await.unwrap().is_empty());
+    assert!(pending_intents(&c, TEST_HOST).await.unwrap().is_empty());
     // Reboot and stop set Stopping with their intents.
     let t = change(
         &c,
@@ -216,7 +232,7 @@ async fn supervisor_contract() {
     finish_delete(&c, &id).await.unwrap(); // already gone: fine
                                            // CreateInstance: Stopped, nothing for the supervisor; deleted at once.
     req.run = false;
-    assert!(due_for_release(&c).await.unwrap().is_empty());
+    assert!(due_for_release(&c, TEST_HOST).await.unwrap().is_empty());
     let created = launch(&c, &req).await.unwrap();
     assert_eq!(state(&c, &created[0]).await, Some(("Stopped".into(), None)));
     let woken = host.0.load(Ordering::SeqCst);

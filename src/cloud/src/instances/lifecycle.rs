@@ -8,7 +8,7 @@ use hearth_store::instances::{self as store, Instance};
 use hearth_store::Conn;
 
 use super::{capacity, files, not_found, Intent, Status};
-use crate::{ids, Cloud, Error, Result};
+use crate::{ids, placement, Cloud, Error, Result};
 
 async fn find(conn: &mut Conn, region_id: &str, id: &str) -> Result<Instance> {
     match store::get(conn, id).await? {
@@ -62,7 +62,8 @@ pub async fn change(
     }
     let mut tx = cloud.store.write().await?;
     let mut plan = Vec::new();
-    let mut extra = capacity::Resources::default();
+    // What starting adds to each host: (zone, host, resources).
+    let mut extra: Vec<(String, String, capacity::Resources)> = Vec::new();
     for id in ids {
         let i = find(&mut tx, region_id, id).await?;
         let (status, intent) = match change {
@@ -70,8 +71,20 @@ pub async fn change(
                 if i.status != Status::Stopped || i.intent.is_some() {
                     return Err(incorrect(&i, "StartInstance", "Stopped"));
                 }
-                extra.vcpus += i.vcpus;
-                extra.memory_mib += i.memory_mib;
+                match extra.iter_mut().find(|(_, h, _)| *h == i.host_id) {
+                    Some((_, _, r)) => {
+                        r.vcpus += i.vcpus;
+                        r.memory_mib += i.memory_mib;
+                    }
+                    None => extra.push((
+                        i.zone_id.clone(),
+                        i.host_id.clone(),
+                        capacity::Resources {
+                            vcpus: i.vcpus,
+                            memory_mib: i.memory_mib,
+                        },
+                    )),
+                }
                 (Status::Starting, Intent::Start)
             }
             Change::Stop { force } => {
@@ -101,9 +114,7 @@ pub async fn change(
         plan.push((i, status, intent));
     }
     if change == Change::Start {
-        let limits = capacity::host_limits(&cloud.config.capacity);
-        let used = store::usage(&mut tx).await?;
-        capacity::check_fits(limits, used, extra)?;
+        placement::check_room(&mut tx, &cloud.config, &extra).await?;
     }
     if dry_run {
         return Err(Error::dry_run_passed());
@@ -251,14 +262,14 @@ pub async fn settle_launch_failed(
 }
 
 /// For the supervisor: every instance with an intent, in creation order.
-pub async fn pending_intents(cloud: &Cloud) -> Result<Vec<store::State>> {
+pub async fn pending_intents(cloud: &Cloud, host_id: &str) -> Result<Vec<store::State>> {
     let mut conn = cloud.store.pool().acquire().await?;
-    Ok(store::with_intent(&mut conn).await?)
+    Ok(store::with_intent(&mut conn, host_id).await?)
 }
 
 /// For the supervisor's AutoReleaseTime sweep: instances whose release time has come. Release
 /// them with [`delete`] (force, since they may be running), which honours DeletionProtection.
-pub async fn due_for_release(cloud: &Cloud) -> Result<Vec<String>> {
+pub async fn due_for_release(cloud: &Cloud, host_id: &str) -> Result<Vec<String>> {
     let mut conn = cloud.store.pool().acquire().await?;
-    Ok(store::due_for_release(&mut conn, &ids::now_utc()).await?)
+    Ok(store::due_for_release(&mut conn, host_id, &ids::now_utc()).await?)
 }

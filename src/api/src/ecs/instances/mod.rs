@@ -292,6 +292,9 @@ fn instance_json(l: &Listed, os: &HashMap<String, (String, String)>) -> Value {
         }]},
         "OperationLocks": {"LockReason": []},
         "Tags": tags_json(&l.tags),
+        // The hearth host the instance lives on (docs/api-compat.md): ECS's one field naming a
+        // physical host. DedicatedHostId stays empty, so no client takes it for a dedicated host.
+        "DedicatedHostAttribute": {"DedicatedHostId": "", "DedicatedHostName": i.host_id, "DedicatedHostClusterId": ""},
     });
     for part in [rest, network] {
         if let (Value::Object(a), Value::Object(b)) = (&mut out, part) {
@@ -475,10 +478,9 @@ async fn attribute(cloud: &Cloud, p: &Params) -> Result<Value> {
         }
     }
     out.insert("IoOptimized".into(), json!(listed.instance.io_optimized));
-    out.insert(
-        "DedicatedHostAttribute".into(),
-        json!({"DedicatedHostId": "", "DedicatedHostName": ""}),
-    );
+    if let Some(v) = full.get("DedicatedHostAttribute") {
+        out.insert("DedicatedHostAttribute".into(), v.clone());
+    }
     out.insert("EnableNetworkEncryption".into(), json!(false));
     out.insert("EnableJumboFrame".into(), json!(false));
     Ok(Value::Object(out))

@@ -11,6 +11,7 @@ pub(super) async fn create_all(
     net: &Network,
     public_key: Option<&str>,
     addresses: &[Ipv4Addr],
+    hosts: &[String],
     made: &mut Vec<PathBuf>,
 ) -> Result<Vec<String>> {
     let now = ids::now_utc();
@@ -77,6 +78,7 @@ pub(super) async fn create_all(
             creation_time: now.clone(),
             start_time: String::new(),
             launch_failed: false,
+            host_id: hosts[i].clone(),
         };
         // The unique index on (vswitch_id, private_ip) is the last word when another hearth
         // process shares the database: a lost race is the address being taken, not a 500.

@@ -16,7 +16,9 @@ use crate::cidr::{self, Cidr};
 use crate::disk_rules::{self, Category};
 use crate::images::{self, Image};
 use crate::tags::Tag;
-use crate::{choice, client_token, hostname, ids, names, password, Cloud, Error, Result};
+use crate::{
+    choice, client_token, hostname, ids, names, password, placement, Cloud, Error, Result,
+};
 
 mod billing;
 mod check;
@@ -56,6 +58,18 @@ fn one_of(
     }
 }
 
+/// NoStock with the instance type named, as ECS words it.
+fn with_type(mut e: Error, plan: &Plan) -> Error {
+    if e.code == "OperationDenied.NoStock" {
+        e.message = e.message.replacen(
+            "instance(s) of",
+            &format!("instance(s) of {} with", plan.itype.id),
+            1,
+        );
+    }
+    e
+}
+
 /// Creates instances (CreateInstance: one, Stopped; RunInstances: Amount, Pending + 'start')
 /// and returns their IDs.
 pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
@@ -92,22 +106,26 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
         None => None,
     };
     let taken = store::addresses_in_vswitch(&mut tx, &net.vswitch.vswitch_id).await?;
-    let mut count = plan.amount;
-    if req.run {
-        let limits = capacity::host_limits(&cloud.config.capacity);
-        let used = store::usage(&mut tx).await?;
-        let each = capacity::Resources {
+    // RunInstances needs room now; CreateInstance only a home (its Stopped instances hold none).
+    let each = if req.run {
+        capacity::Resources {
             vcpus: plan.itype.vcpus as i64,
             memory_mib: plan.itype.memory_mib as i64,
-        };
-        count = capacity::how_many_fit(limits, used, each, plan.amount);
-        if count < plan.min_amount {
-            return Err(capacity::no_stock(&format!(
-                "{} instance(s) of {} ({} vCPUs, {} MiB each) do not fit: {} of {} vCPUs and {} of {} MiB are in use",
-                plan.min_amount, plan.itype.id, each.vcpus, each.memory_mib, used.vcpus, limits.vcpus, used.memory_mib, limits.memory_mib
-            )));
         }
-    }
+    } else {
+        capacity::Resources::default()
+    };
+    let hosts = placement::choose(
+        &mut tx,
+        &cloud.config,
+        &plan.zone_id,
+        each,
+        plan.min_amount,
+        plan.amount,
+    )
+    .await
+    .map_err(|e| with_type(e, &plan))?;
+    let mut count = hosts.len() as i64;
     let addresses: Vec<Ipv4Addr> = if req.private_ips.is_empty() {
         free_addresses(&net.block, &taken, count as usize)
     } else {
@@ -141,6 +159,7 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
         &net,
         public_key.as_deref(),
         &addresses[..count as usize],
+        &hosts,
         &mut made,
     )
     .await;

@@ -1,0 +1,292 @@
+"""One endpoint, many hosts: API servers (`hearth serve --role api`) and node agents
+(`hearth serve --role node`) as separate processes sharing one PostgreSQL database, driven with
+the official SDK. Placement spreads instances over the nodes and never past their room, a
+duplicate host id is refused, a node killed with -9 falls silent and its instances leave
+Running (and come back when it returns), and an API server killed mid-run loses nothing.
+
+The node agents here record instances without launching them (`--instances off`), except the
+one real-guest test, whose node runs the payload guest of test_supervisor.py under KVM."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from alibabacloud_ecs20140526 import models as m
+from alibabacloud_ecs20140526.client import Client as EcsClient
+
+from conftest import Hearth, hearth_binary, tea_config
+from test_instances import IMAGE_ID, install_image
+
+ADMIN_URL = os.environ.get("HEARTH_PG_ADMIN_URL")
+pytestmark = pytest.mark.skipif(not ADMIN_URL, reason="needs PostgreSQL (HEARTH_PG_ADMIN_URL; scripts/test provides it)")
+
+# Fast heartbeats, so a silent host is noticed within seconds.
+TIMEOUT = 3
+CLUSTER_CONFIG = f'[cluster]\nheartbeat_secs = 1\nhost_timeout_secs = {TIMEOUT}\n'
+
+
+def new_database():
+    name = "hearth_cluster_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", "-q", ADMIN_URL, "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+class NodeAgent:
+    """`hearth serve --role node`: registers HOST_ID in the database and beats."""
+
+    def __init__(self, database_url, host_id, data_dir=None, extra_env=None):
+        self.host_id = host_id
+        self.owns_data_dir = data_dir is None
+        self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix=f"hearth-{host_id}-"))
+        (self.data_dir / "hearth.toml").write_text(CLUSTER_CONFIG)
+        env = dict(os.environ, HEARTH_LOG="info", HEARTH_ROLE="node", HEARTH_HOST_ID=host_id,
+                   HEARTH_INSTANCES="off", HEARTH_HOST_NETWORK="off")
+        env.update(extra_env or {})
+        self.log_path = self.data_dir / f"node-{host_id}.log"
+        self.log = open(self.log_path, "a")
+        self.log_start = self.log.tell()
+        cmd = [hearth_binary(), "serve", "--data-dir", str(self.data_dir), "--database-url", database_url]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_registered(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if "node agent for host" in self.text():
+                return
+            if self.proc.poll() is not None:
+                pytest.fail(f"node {self.host_id} exited: {self.text()[-2000:]}")
+            time.sleep(0.05)
+        pytest.fail(f"node {self.host_id} did not register: {self.text()[-2000:]}")
+
+    def text(self):
+        """This process's part of the log (a restart appends to the same file)."""
+        with open(self.log_path) as f:
+            f.seek(self.log_start)
+            return f.read()
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.log.close()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not self.log.closed:
+            self.log.close()
+        if self.owns_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+class Cluster:
+    pass
+
+
+def api_server(url, data_dir=None):
+    return Hearth(database_url=url, data_dir=data_dir, config=CLUSTER_CONFIG,
+                  extra_env={"HEARTH_ROLE": "api", "HEARTH_LOG": "info"})
+
+
+def ecs_of(server):
+    return EcsClient(tea_config(server, "acs3"))
+
+
+@pytest.fixture
+def cluster():
+    """Two API servers and three record-only node agents on a fresh database, with a VPC,
+    a VSwitch and a security group."""
+    c = Cluster()
+    c.url = new_database()
+    c.procs = []
+    try:
+        c.nodes = [NodeAgent(c.url, f"node-{n}") for n in (1, 2, 3)]
+        c.procs += c.nodes
+        for n in c.nodes:
+            n.wait_registered()
+        c.apis = [api_server(c.url), api_server(c.url)]
+        c.procs += c.apis
+        for a in c.apis:
+            install_image(a.data_dir)
+        call = c.apis[0].call_legacy
+        c.region = c.apis[0].region
+        zone = call("DescribeZones", "2014-05-26", RegionId=c.region)["Zones"]["Zone"][0]["ZoneId"]
+        vpc = call("CreateVpc", "2016-04-28", RegionId=c.region, CidrBlock="10.20.0.0/16")["VpcId"]
+        c.vswitch = call("CreateVSwitch", "2016-04-28", RegionId=c.region, ZoneId=zone, VpcId=vpc,
+                         CidrBlock="10.20.1.0/24")["VSwitchId"]
+        c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
+        yield c
+    finally:
+        for p in c.procs:
+            p.stop()
+
+
+def run(c, api=0, amount=1, instance_type="ecs.t6.small"):
+    body = ecs_of(c.apis[api]).run_instances(m.RunInstancesRequest(
+        region_id=c.region, image_id=IMAGE_ID, instance_type=instance_type, security_group_id=c.group,
+        v_switch_id=c.vswitch, amount=amount)).body
+    return body.instance_id_sets.instance_id_set
+
+
+def instances(c, api=1):
+    """Every instance, as DescribeInstances through `api` shows it: {id: (host, status)}."""
+    out = {}
+    page = 1
+    while True:
+        body = ecs_of(c.apis[api]).describe_instances(m.DescribeInstancesRequest(
+            region_id=c.region, page_size=100, page_number=page)).body
+        for i in body.instances.instance:
+            out[i.instance_id] = (i.dedicated_host_attribute.dedicated_host_name, i.status)
+        if page * 100 >= body.total_count:
+            return out
+        page += 1
+
+
+def wait_for(what, check, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = check()
+        if got:
+            return got
+        time.sleep(0.2)
+    pytest.fail(f"not within {timeout} s: {what}")
+
+
+def test_run_instances_spreads_over_the_nodes_and_stops_at_their_room(cluster):
+    c = cluster
+    ids = run(c, amount=4)
+    seen = instances(c)
+    hosts = {seen[i][0] for i in ids}
+    assert len(hosts) > 1 and hosts <= {"node-1", "node-2", "node-3"}, seen
+    # Through the other API server too, and Pending: record-only nodes launch nothing.
+    assert {i: seen[i][1] for i in ids} == {i: "Pending" for i in ids}
+
+    before = instances(c)
+    with pytest.raises(Exception) as refused:
+        run(c, amount=1, instance_type="ecs.r7.8xlarge")
+    assert "OperationDenied.NoStock" in str(refused.value)
+    assert "node-1" in str(refused.value), "the message names each host and its room"
+    assert instances(c) == before, "nothing was created"
+
+
+def test_a_duplicate_host_id_is_refused(cluster):
+    twin = NodeAgent(cluster.url, "node-2")
+    try:
+        assert twin.proc.wait(timeout=20) != 0
+        text = twin.text()
+        assert 'host id "node-2" is already in use by another node' in text, text
+    finally:
+        twin.stop()
+    # The original is still the host: placement still uses it.
+    ids = run(cluster, amount=6)
+    assert "node-2" in {instances(cluster)[i][0] for i in ids}
+
+
+def test_a_node_killed_with_sigkill_falls_silent_and_returns(cluster):
+    c = cluster
+    ids = run(c, amount=6)
+    on = {i: h for i, (h, _) in instances(c).items() if i in ids}
+    victim = c.nodes[0]
+    mine = [i for i in ids if on[i] == victim.host_id]
+    others = [i for i in ids if on[i] != victim.host_id]
+    assert mine and others, on
+    victim.kill()
+    wait_for("the silent node's instances show Stopped",
+             lambda: all(instances(c)[i][1] == "Stopped" for i in mine), TIMEOUT + 5)
+    now = instances(c)
+    assert all(now[i][1] == "Pending" for i in others), "other hosts' instances are untouched"
+    # Nothing is placed on a silent host.
+    more = run(c, amount=4)
+    assert victim.host_id not in {instances(c)[i][0] for i in more}
+    # Back on the same data dir: the same host again, taking instances.
+    again = NodeAgent(c.url, victim.host_id, data_dir=victim.data_dir)
+    c.procs.append(again)
+    again.wait_registered()
+    later = run(c, amount=9)
+    assert victim.host_id in {instances(c)[i][0] for i in later}
+
+
+def test_an_api_server_killed_mid_run_loses_nothing(cluster):
+    c = cluster
+    acknowledged = []
+    errors = []
+
+    def keep_running():
+        while True:
+            try:
+                acknowledged.extend(run(c, api=0))
+            except Exception as e:  # the server went away mid-call
+                errors.append(e)
+                return
+
+    t = threading.Thread(target=keep_running)
+    t.start()
+    wait_for("a few RunInstances answered", lambda: len(acknowledged) >= 5, 30)
+    c.apis[0].kill()
+    t.join(timeout=30)
+    seen = instances(c, api=1)
+    assert set(acknowledged) <= set(seen), "every acknowledged instance is recorded"
+    assert len(seen) - len(acknowledged) <= 1, "at most the call in flight may have committed unanswered"
+    assert run(c, api=1), "the other API server still places instances"
+
+
+@pytest.mark.skipif(not os.access("/dev/kvm", os.R_OK | os.W_OK) or os.geteuid() != 0,
+                    reason="needs root and /dev/kvm")
+def test_real_guests_leave_running_when_their_node_dies_and_are_adopted_when_it_returns():
+    """A node that runs VMMs (the payload guest) beside an API server on one data dir: the
+    node killed with -9 leaves its guest running, the API shows it Stopped once the node is
+    silent, and the node restarted adopts the guest: Running again, the same VMM."""
+    from test_supervisor import payload, vmm_pids
+
+    url = new_database()
+    data = Path(tempfile.mkdtemp(prefix="hearth-cluster-real-"))
+    (data / "vmlinux").write_bytes(payload())
+    install_image(data)
+    run_env = {"HEARTH_INSTANCES": "run", "HEARTH_ACCEPT_PVM": "1", "HEARTH_HOST_NETWORK": "private"}
+    node = NodeAgent(url, "real-1", data_dir=data, extra_env=run_env)
+    api = None
+    try:
+        node.wait_registered()
+        api = api_server(url, data_dir=data)
+        c = Cluster()
+        c.apis, c.region = [api, api], api.region
+        call = api.call_legacy
+        zone = call("DescribeZones", "2014-05-26", RegionId=c.region)["Zones"]["Zone"][0]["ZoneId"]
+        vpc = call("CreateVpc", "2016-04-28", RegionId=c.region, CidrBlock="10.21.0.0/16")["VpcId"]
+        c.vswitch = call("CreateVSwitch", "2016-04-28", RegionId=c.region, ZoneId=zone, VpcId=vpc,
+                         CidrBlock="10.21.1.0/24")["VSwitchId"]
+        c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
+        [iid] = run(c)
+        wait_for("the guest runs", lambda: instances(c)[iid] == ("real-1", "Running"), 30)
+        config = data / "instances" / iid / "vmm.json"
+        pids = vmm_pids(config)
+        assert len(pids) == 1
+
+        node.kill()
+        wait_for("Stopped once the node is silent", lambda: instances(c)[iid][1] == "Stopped", TIMEOUT + 5)
+        assert vmm_pids(config) == pids, "the guest itself kept running"
+
+        node = NodeAgent(url, "real-1", data_dir=data, extra_env=run_env)
+        node.wait_registered()
+        wait_for("Running again, adopted", lambda: instances(c)[iid][1] == "Running", 20)
+        assert vmm_pids(config) == pids, "the same VMM, not a new boot"
+        call("DeleteInstance", "2014-05-26", InstanceId=iid, Force="true")
+        wait_for("deleted", lambda: iid not in instances(c), 30)
+        assert vmm_pids(config) == []
+    finally:
+        for pid in vmm_pids(data):
+            os.kill(pid, 9)
+        node.stop()
+        if api:
+            api.stop()
+        shutil.rmtree(data, ignore_errors=True)
