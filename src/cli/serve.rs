@@ -167,7 +167,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     node.serve_metadata().await;
     let wake = node.instances_changed.clone();
     let vm_network = node.network.clone();
-    let cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node.clone());
+    let mut cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node.clone());
+    cloud.makes_files = args.role == "all";
     let mut lost = None;
     if let Some(row) = &me {
         let every = Duration::from_secs(cloud.config.cluster.heartbeat_secs);

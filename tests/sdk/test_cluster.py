@@ -5,7 +5,8 @@ duplicate host id is refused, a node killed with -9 falls silent and its instanc
 Running (and come back when it returns), and an API server killed mid-run loses nothing.
 
 The node agents here record instances without launching them (`--instances off`), except the
-one real-guest test, whose node runs the payload guest of test_supervisor.py under KVM."""
+one real-guest test, whose node makes the instance's files in its own data dir and runs the
+payload guest of test_supervisor.py under KVM."""
 
 import os
 import shutil
@@ -242,22 +243,24 @@ def test_an_api_server_killed_mid_run_loses_nothing(cluster):
 
 @pytest.mark.skipif(not os.access("/dev/kvm", os.R_OK | os.W_OK) or os.geteuid() != 0,
                     reason="needs root and /dev/kvm")
-def test_real_guests_leave_running_when_their_node_dies_and_are_adopted_when_it_returns():
-    """A node that runs VMMs (the payload guest) beside an API server on one data dir: the
-    node killed with -9 leaves its guest running, the API shows it Stopped once the node is
-    silent, and the node restarted adopts the guest: Running again, the same VMM."""
+def test_real_guests_run_on_their_node_leave_running_when_it_dies_and_are_adopted():
+    """A node agent that runs VMMs (the payload guest) and an API server, each with its own data
+    dir: the node makes the instance's disks and seed itself and boots it; killed with -9 it
+    leaves its guest running, the API shows the instance Stopped once the node is silent, and
+    the node restarted adopts the guest: Running again, the same VMM."""
     from test_supervisor import payload, vmm_pids
 
     url = new_database()
-    data = Path(tempfile.mkdtemp(prefix="hearth-cluster-real-"))
-    (data / "vmlinux").write_bytes(payload())
-    install_image(data)
+    node_dir = Path(tempfile.mkdtemp(prefix="hearth-cluster-node-"))
+    (node_dir / "vmlinux").write_bytes(payload())
+    install_image(node_dir)
     run_env = {"HEARTH_INSTANCES": "run", "HEARTH_ACCEPT_PVM": "1", "HEARTH_HOST_NETWORK": "private"}
-    node = NodeAgent(url, "real-1", data_dir=data, extra_env=run_env)
+    node = NodeAgent(url, "real-1", data_dir=node_dir, extra_env=run_env)
     api = None
     try:
         node.wait_registered()
-        api = api_server(url, data_dir=data)
+        api = api_server(url)
+        install_image(api.data_dir)
         c = Cluster()
         c.apis, c.region = [api, api], api.region
         call = api.call_legacy
@@ -268,25 +271,31 @@ def test_real_guests_leave_running_when_their_node_dies_and_are_adopted_when_it_
         c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
         [iid] = run(c)
         wait_for("the guest runs", lambda: instances(c)[iid] == ("real-1", "Running"), 30)
-        config = data / "instances" / iid / "vmm.json"
+        config = node_dir / "instances" / iid / "vmm.json"
         pids = vmm_pids(config)
         assert len(pids) == 1
+        assert (node_dir / "instances" / iid / "seed.img").exists(), "the node made the seed"
+        assert len(list((node_dir / "disks").glob("*.raw"))) == 1, "and the system disk"
+        assert not (api.data_dir / "instances" / iid).exists(), "the API server made no files"
+        assert not list((api.data_dir / "disks").glob("*.raw"))
 
         node.kill()
         wait_for("Stopped once the node is silent", lambda: instances(c)[iid][1] == "Stopped", TIMEOUT + 5)
         assert vmm_pids(config) == pids, "the guest itself kept running"
 
-        node = NodeAgent(url, "real-1", data_dir=data, extra_env=run_env)
+        node = NodeAgent(url, "real-1", data_dir=node_dir, extra_env=run_env)
         node.wait_registered()
         wait_for("Running again, adopted", lambda: instances(c)[iid][1] == "Running", 20)
         assert vmm_pids(config) == pids, "the same VMM, not a new boot"
         call("DeleteInstance", "2014-05-26", InstanceId=iid, Force="true")
         wait_for("deleted", lambda: iid not in instances(c), 30)
         assert vmm_pids(config) == []
+        assert not (node_dir / "instances" / iid).exists(), "the node removed its files"
+        assert not list((node_dir / "disks").glob("*.raw"))
     finally:
-        for pid in vmm_pids(data):
+        for pid in vmm_pids(node_dir):
             os.kill(pid, 9)
         node.stop()
         if api:
             api.stop()
-        shutil.rmtree(data, ignore_errors=True)
+        shutil.rmtree(node_dir, ignore_errors=True)

@@ -43,6 +43,10 @@ pub struct Cloud {
     pub data_dir: PathBuf,
     /// The machine side: networks and instance processes.
     pub host: Arc<dyn host::Host>,
+    /// Instance files (disks, seed) are made in `data_dir` when instances are created: true
+    /// when this process is also the instances' host; an API server of a cluster leaves them to
+    /// the node each instance is placed on.
+    pub makes_files: bool,
 }
 
 impl Cloud {
@@ -57,6 +61,7 @@ impl Cloud {
             config: Arc::new(config),
             data_dir,
             host,
+            makes_files: true,
         }
     }
 

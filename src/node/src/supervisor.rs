@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,6 +32,8 @@ const STOP_GRACE: Duration = Duration::from_secs(60);
 const VMM_READY: Duration = Duration::from_secs(10);
 /// Rescan even without a wake-up: AutoReleaseTime, and anything a lost wake-up left behind.
 const RESCAN: Duration = Duration::from_secs(2);
+/// A node that is not also the API removes deleted instances' files every this many passes.
+const SWEEP_EVERY: u64 = 15;
 
 pub struct Supervisor {
     cloud: Cloud,
@@ -39,6 +42,8 @@ pub struct Supervisor {
     host_id: String,
     /// Instances whose VMM we watch, and what to do when it ends.
     vms: Mutex<HashMap<String, Watched>>,
+    /// Reconcile passes so far.
+    passes: AtomicU64,
 }
 
 struct Watched {
@@ -77,6 +82,7 @@ impl Supervisor {
             network,
             host_id,
             vms: Mutex::new(HashMap::new()),
+            passes: AtomicU64::new(0),
         })
     }
 
@@ -133,6 +139,14 @@ impl Supervisor {
 
     /// One pass over the instances with an intent, plus the AutoReleaseTime sweep.
     async fn reconcile(self: &Arc<Self>) -> hearth_cloud::Result<()> {
+        if !self.cloud.makes_files
+            && self
+                .passes
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(SWEEP_EVERY)
+        {
+            instances::host_files::sweep(&self.cloud).await?;
+        }
         for id in instances::due_for_release(&self.cloud, &self.host_id).await? {
             tracing::info!(instance = %id, "AutoReleaseTime reached: releasing");
             let region = self.cloud.config.region.id.clone();
@@ -362,10 +376,19 @@ impl Supervisor {
             .await
             .map_err(|e| e.to_string())?
             .ok_or("the instance is gone")?;
-        let disks = disk_store::of_instance(&mut conn, id)
+        let mut disks = disk_store::of_instance(&mut conn, id)
             .await
             .map_err(|e| e.to_string())?;
         drop(conn);
+        // This host's files, wherever the API server that recorded the instance runs.
+        instances::host_files::ensure(&self.cloud, id)
+            .await
+            .map_err(|e| e.message)?;
+        for d in &mut disks {
+            d.path = files::disk_path(&self.cloud.data_dir, &d.id)
+                .to_string_lossy()
+                .into_owned();
+        }
         let tap = names::tap_name(id, 0);
         if let Some(network) = &self.network {
             let bridge = names::bridge_name(&instance.vswitch_id);

@@ -90,6 +90,17 @@ pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Ve
     rows.iter().map(from_row).collect()
 }
 
+pub async fn get(conn: &mut Conn, id: &str) -> crate::Result<Option<Disk>> {
+    let row = sqlx::query(&format!(
+        "SELECT {} FROM {TABLE} WHERE id = $1",
+        select_list(COLUMNS)
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The disks of many instances in one query, by instance then attachment order.
 pub async fn of_instances(conn: &mut Conn, instance_ids: &[String]) -> crate::Result<Vec<Disk>> {
     let sql = format!(

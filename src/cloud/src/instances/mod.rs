@@ -10,6 +10,7 @@ pub mod capacity;
 #[cfg(test)]
 mod contract_tests;
 pub mod files;
+pub mod host_files;
 pub mod launch;
 pub mod lifecycle;
 pub mod membership;

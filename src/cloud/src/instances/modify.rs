@@ -1,13 +1,11 @@
 //! ModifyInstanceAttribute and ModifyInstanceMetadataOptions: checked like a launch, written in
 //! one transaction, and the seed volume rewritten when what cloud-init reads has changed.
 
-use hearth_store::instances::{self as store, Instance};
-use hearth_store::{vswitches, Conn};
+use hearth_store::instances as store;
 
 use super::launch::{check_metadata, MetadataOptions};
 use super::view::find;
-use super::{files, membership, seed, user_data, Status};
-use crate::cidr::{self, Cidr};
+use super::{host_files, membership, user_data, Status};
 use crate::{hostname, names, password, Cloud, Error, Result};
 
 /// ModifyInstanceAttribute's changes; `None` leaves a field as it is.
@@ -105,49 +103,13 @@ pub async fn modify(cloud: &Cloud, region_id: &str, id: &str, m: &Modify) -> Res
     }
     store::update_attributes(&mut tx, &i).await?;
     if reseed {
-        write_seed(cloud, &mut tx, &i).await?;
+        host_files::write_seed(cloud, &mut tx, &i).await?;
     }
     // New groups reach the instance's firewall, and a new hostname or user data the metadata
     // service, before the call returns (as with JoinSecurityGroup / LeaveSecurityGroup); a
     // refused apply keeps the old attributes.
     crate::host::commit_with_network(cloud, tx).await?;
     Ok(())
-}
-
-/// Rewrites an instance's seed volume from its record.
-async fn write_seed(cloud: &Cloud, conn: &mut Conn, i: &Instance) -> Result<()> {
-    let vswitch = vswitches::get(conn, &i.vswitch_id).await?.ok_or_else(|| {
-        Error::internal(format!("the VSwitch {} of {} is gone", i.vswitch_id, i.id))
-    })?;
-    let block = Cidr::parse(&vswitch.cidr_block).map_err(Error::internal)?;
-    let public_key = if i.key_pair_name.is_empty() {
-        None
-    } else {
-        store::key_pair_public_key(conn, &i.key_pair_name).await?
-    };
-    let s = seed::Seed {
-        instance_id: i.id.clone(),
-        hostname: i.hostname.clone(),
-        mac: i.mac.clone(),
-        address: i.private_ip.parse().map_err(Error::internal)?,
-        prefix: block.prefix(),
-        gateway: cidr::gateway(&block),
-        user_data: if i.user_data.is_empty() {
-            Vec::new()
-        } else {
-            user_data::decode(&i.user_data, usize::MAX)?
-        },
-        public_key,
-        password_hash: (!i.password_hash.is_empty()).then(|| i.password_hash.clone()),
-    };
-    let path = files::seed_path(&cloud.data_dir, &i.id);
-    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let volume = seed::volume(&s).map_err(std::io::Error::other)?;
-        files::write_atomic(&path, &volume)
-    })
-    .await
-    .map_err(Error::internal)?
-    .map_err(|e| Error::internal(format!("the seed volume could not be written: {e}")))
 }
 
 /// ModifyInstanceMetadataOptions.

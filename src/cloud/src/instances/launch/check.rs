@@ -15,7 +15,6 @@ pub(super) struct Plan {
     pub(super) hostnames: Vec<Option<String>>,
     pub(super) description: String,
     pub(super) password_hash: String,
-    pub(super) user_data: Vec<u8>,
     pub(super) auto_release_time: String,
     pub(super) billing: BillingPlan,
     pub(super) metadata: (String, String, i64, String),
@@ -195,10 +194,10 @@ pub(super) fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
             "The instance creating is window, cannot use ssh key pair to login.",
         ));
     }
-    let user_data = match &req.user_data {
-        Some(u) => user_data::decode(u, user_data::limit(req.run))?,
-        None => Vec::new(),
-    };
+    // Checked here; the seed decodes it again from the record.
+    if let Some(u) = &req.user_data {
+        user_data::decode(u, user_data::limit(req.run))?;
+    }
     let auto_release_time = match &req.auto_release_time {
         Some(t) => rules::auto_release_time(t, chrono::Utc::now())?,
         None => String::new(),
@@ -249,7 +248,6 @@ pub(super) fn check_request(cloud: &Cloud, req: &Launch) -> Result<Plan> {
         hostnames,
         description: req.description.clone().unwrap_or_default(),
         password_hash,
-        user_data,
         auto_release_time,
         billing,
         metadata,

@@ -9,7 +9,6 @@ pub(super) async fn create_all(
     req: &Launch,
     plan: &Plan,
     net: &Network,
-    public_key: Option<&str>,
     addresses: &[Ipv4Addr],
     hosts: &[String],
     made: &mut Vec<PathBuf>,
@@ -128,17 +127,12 @@ pub(super) async fn create_all(
             store_tags::set(tx, disk_store::TAG_TYPE, &disk_id, &req.tags).await?;
             disk_files.push((path, d.size_gib as u64 * files::GIB, index == 0));
         }
-        let s = seed::Seed {
-            instance_id: id.clone(),
-            hostname,
-            mac,
-            address: *addr,
-            prefix: net.block.prefix(),
-            gateway: cidr::gateway(&net.block),
-            user_data: plan.user_data.clone(),
-            public_key: public_key.map(String::from),
-            password_hash: (!plan.password_hash.is_empty()).then(|| plan.password_hash.clone()),
-        };
+        if !cloud.makes_files {
+            // An API server of a cluster: the node the instance is placed on makes them.
+            created.push(id);
+            continue;
+        }
+        let s = host_files::seed_of(tx, &record).await?;
         let dir = files::instance_dir(&cloud.data_dir, &id);
         made.push(dir.clone());
         made.extend(disk_files.iter().map(|(p, _, _)| p.clone()));

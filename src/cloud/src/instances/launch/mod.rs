@@ -10,7 +10,9 @@ use hearth_store::instances::{self as store, Instance};
 use hearth_store::{tags as store_tags, vswitches, Conn};
 
 use super::rules;
-use super::{capacity, files, membership, seed, user_data, Action, Intent, Policy, Status};
+use super::{
+    capacity, files, host_files, membership, seed, user_data, Action, Intent, Policy, Status,
+};
 use crate::catalog::{self, InstanceType};
 use crate::cidr::{self, Cidr};
 use crate::disk_rules::{self, Category};
@@ -90,21 +92,15 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
         }
     }
     let net = check_network(&mut tx, req, &mut plan).await?;
-    let public_key = match &req.key_pair_name {
-        Some(name) => Some(
-            store::key_pair_public_key(&mut tx, name)
-                .await?
-                .ok_or_else(|| {
-                    Error::not_found(
-                        "InvalidKeyPairName.NotFound",
-                        format!(
-                            "The specified KeyPairName {name:?} does not exist in our records."
-                        ),
-                    )
-                })?,
-        ),
-        None => None,
-    };
+    // Only checked here: the seed reads the key from the record's key pair.
+    if let Some(name) = &req.key_pair_name {
+        if store::key_pair_public_key(&mut tx, name).await?.is_none() {
+            return Err(Error::not_found(
+                "InvalidKeyPairName.NotFound",
+                format!("The specified KeyPairName {name:?} does not exist in our records."),
+            ));
+        }
+    }
     let taken = store::addresses_in_vswitch(&mut tx, &net.vswitch.vswitch_id).await?;
     // RunInstances needs room now; CreateInstance only a home (its Stopped instances hold none).
     let each = if req.run {
@@ -157,7 +153,6 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
         req,
         &plan,
         &net,
-        public_key.as_deref(),
         &addresses[..count as usize],
         &hosts,
         &mut made,
