@@ -78,7 +78,44 @@ impl std::error::Error for Error {}
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
+        if store_unreachable(&e) {
+            tracing::warn!(error = %e, "the state store cannot be reached");
+            return Error::new(
+                503,
+                "ServiceUnavailable",
+                "The request has failed due to a temporary failure of the server: the state store cannot be reached; retry when it is back (nothing was changed).",
+            );
+        }
         tracing::error!(error = %e, "store error");
         Error::internal("the state store failed")
+    }
+}
+
+/// The database is away (down, restarting, or the network to it), as opposed to refusing a
+/// statement: no connection, a dropped one, or PostgreSQL's connection-exception (08) and
+/// operator-intervention (57P) classes, such as an administrator shutdown.
+fn store_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreachable_store_is_service_unavailable() {
+        let e = Error::from(sqlx::Error::PoolTimedOut);
+        assert_eq!((e.status, e.code.as_str()), (503, "ServiceUnavailable"));
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(Error::from(sqlx::Error::Io(io)).status, 503);
+        let e = Error::from(sqlx::Error::RowNotFound);
+        assert_eq!((e.status, e.code.as_str()), (500, "InternalError"));
     }
 }

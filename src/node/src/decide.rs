@@ -105,6 +105,12 @@ pub fn on_restart(status: Status, intent: Option<Intent>, vmm_alive: bool) -> Ad
     }
 }
 
+/// A watched, running VMM whose instance the store shows Stopped with nothing asked: it was
+/// marked so while its host was silent, and is Running again.
+pub fn shown_stopped_but_running(status: Status, intent: Option<Intent>) -> bool {
+    status == Status::Stopped && intent.is_none()
+}
+
 /// What follows the end of a VMM.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Next {
@@ -264,6 +270,13 @@ mod tests {
             on_restart(Status::Stopped, Some(Delete), false),
             Adopt::Ended
         );
+    }
+
+    #[test]
+    fn a_running_vmm_shown_stopped_is_running_again_unless_asked_otherwise() {
+        assert!(shown_stopped_but_running(Status::Stopped, None));
+        assert!(!shown_stopped_but_running(Status::Stopped, Some(Delete)));
+        assert!(!shown_stopped_but_running(Status::Running, None));
     }
 
     #[test]

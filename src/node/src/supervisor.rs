@@ -147,6 +147,7 @@ impl Supervisor {
         {
             instances::host_files::sweep(&self.cloud).await?;
         }
+        self.resettle_lost().await?;
         for id in instances::due_for_release(&self.cloud, &self.host_id).await? {
             tracing::info!(instance = %id, "AutoReleaseTime reached: releasing");
             let region = self.cloud.config.region.id.clone();
@@ -186,6 +187,25 @@ impl Supervisor {
                 Action::SettleStopped => {
                     instances::settle(&self.cloud, &id, Status::Stopped, Some(intent)).await?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Instances shown Stopped while this host was silent (the database away, or the network
+    /// to it) whose VMM runs on, watched here: Running again, as the host has it.
+    async fn resettle_lost(&self) -> hearth_cloud::Result<()> {
+        let mut conn = self.cloud.store.pool().acquire().await?;
+        let states = instance_store::on_host(&mut conn, &self.host_id).await?;
+        drop(conn);
+        for st in states {
+            let running_here = self
+                .lock()
+                .get(&st.id)
+                .is_some_and(|w| w.phase == Phase::Running);
+            if running_here && decide::shown_stopped_but_running(st.status, st.intent) {
+                tracing::info!(instance = %st.id, "its VMM kept running while this host was silent: Running again");
+                instances::settle(&self.cloud, &st.id, Status::Running, None).await?;
             }
         }
         Ok(())
