@@ -182,6 +182,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if args.role == "node" {
             tokio::spawn(node.clone().follow_store(every));
         }
+        tokio::spawn(node.clone().listen_for_changes());
         if args.instances == "run" {
             let supervisor = hearth_node::supervisor::Supervisor::new(
                 cloud.clone(),

@@ -41,11 +41,11 @@ def new_database():
 class NodeAgent:
     """`hearth serve --role node`: registers HOST_ID in the database and beats."""
 
-    def __init__(self, database_url, host_id, data_dir=None, extra_env=None):
+    def __init__(self, database_url, host_id, data_dir=None, extra_env=None, config=CLUSTER_CONFIG):
         self.host_id = host_id
         self.owns_data_dir = data_dir is None
         self.data_dir = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix=f"hearth-{host_id}-"))
-        (self.data_dir / "hearth.toml").write_text(CLUSTER_CONFIG)
+        (self.data_dir / "hearth.toml").write_text(config)
         env = dict(os.environ, HEARTH_LOG="info", HEARTH_ROLE="node", HEARTH_HOST_ID=host_id,
                    HEARTH_INSTANCES="off", HEARTH_HOST_NETWORK="off")
         env.update(extra_env or {})
@@ -396,3 +396,35 @@ def test_a_database_that_goes_away_is_service_unavailable_and_everything_resumes
             api.stop()
         pg.remove()
         shutil.rmtree(node_dir, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for a network namespace")
+def test_a_change_reaches_a_node_by_notification_before_its_periodic_reread():
+    """A node whose periodic re-read is 30 s apart still builds a new VSwitch's bridge within
+    a few seconds: the API server's commit notifies it (LISTEN/NOTIFY)."""
+    url = new_database()
+    ns = "hearth-t-" + uuid.uuid4().hex[:8]
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    slow = "[cluster]\nheartbeat_secs = 30\nhost_timeout_secs = 90\n"
+    node = NodeAgent(url, "notified-1", extra_env={"HEARTH_HOST_NETWORK": f"/run/netns/{ns}"}, config=slow)
+    api = None
+
+    def bridges():
+        out = subprocess.run(["ip", "-n", ns, "-br", "link"], capture_output=True, text=True).stdout
+        return [line.split()[0] for line in out.splitlines() if line.startswith("hbr")]
+
+    try:
+        node.wait_registered()
+        api = api_server(url)
+        call = api.call_legacy
+        zone = call("DescribeZones", "2014-05-26", RegionId=api.region)["Zones"]["Zone"][0]["ZoneId"]
+        vpc = call("CreateVpc", "2016-04-28", RegionId=api.region, CidrBlock="10.23.0.0/16")["VpcId"]
+        time.sleep(1)
+        assert bridges() == []
+        call("CreateVSwitch", "2016-04-28", RegionId=api.region, ZoneId=zone, VpcId=vpc, CidrBlock="10.23.1.0/24")
+        wait_for("the node built the bridge", lambda: len(bridges()) == 1, 10)
+    finally:
+        node.stop()
+        if api:
+            api.stop()
+        subprocess.run(["ip", "netns", "del", ns])

@@ -18,6 +18,8 @@ use tokio::sync::Notify;
 pub struct Node {
     /// Wakes the instance supervisor.
     pub instances_changed: Arc<Notify>,
+    /// Wakes [`Node::follow_store`].
+    pub network_changed: Arc<Notify>,
     /// Bridges, TAPs and the firewall; `None` with `--host-network off`.
     pub network: Option<Network>,
     /// What the metadata service answers each instance; refreshed with every network sync.
@@ -32,6 +34,7 @@ impl Node {
     pub fn new(store: Store, network_config: NetworkConfig, network: Option<Network>) -> Node {
         Node {
             instances_changed: Arc::new(Notify::new()),
+            network_changed: Arc::new(Notify::new()),
             network,
             metadata: MetadataTable::default(),
             store,
@@ -40,11 +43,14 @@ impl Node {
         }
     }
 
-    /// Brings the network in line with the store every `every`: how a node learns of changes
-    /// other hosts' API servers commit.
+    /// Brings the network in line with the store every `every`, and at once when an API server
+    /// notifies a change: how a node learns of changes other hosts' API servers commit.
     pub async fn follow_store(self: Arc<Self>, every: Duration) {
         loop {
-            tokio::time::sleep(every).await;
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = self.network_changed.notified() => {}
+            }
             let Some(network) = &self.network else {
                 return;
             };
@@ -56,6 +62,18 @@ impl Node {
                 tracing::warn!(error = %e.message, "following the store's network failed; retrying");
             }
         }
+    }
+
+    /// Wakes what follows the store here when another process notifies a change.
+    pub async fn listen_for_changes(self: Arc<Self>) {
+        let me = self.clone();
+        self.store
+            .listen(move |what| match what {
+                "instances" => me.instances_changed.notify_one(),
+                "network" => me.network_changed.notify_one(),
+                _ => {}
+            })
+            .await
     }
 
     /// Starts the metadata service (100.100.100.200:80 from every bridge). A host where the
@@ -118,6 +136,8 @@ impl Host for Node {
 
     fn sync_network_in<'a>(&'a self, conn: &'a mut hearth_store::Conn) -> HostFuture<'a> {
         Box::pin(async move {
+            // Delivered to the other hosts' nodes when the caller commits.
+            self.store.notify(conn, "network").await?;
             match &self.network {
                 Some(network) => self.apply_from(network, conn, false).await,
                 None => Ok(()),
@@ -127,5 +147,15 @@ impl Host for Node {
 
     fn instances_changed(&self) {
         self.instances_changed.notify_one();
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let sent = async {
+                let mut conn = store.pool().acquire().await?;
+                store.notify(&mut conn, "instances").await
+            };
+            if let Err(e) = sent.await {
+                tracing::debug!(error = %e, "no change notification; nodes rescan");
+            }
+        });
     }
 }

@@ -23,7 +23,12 @@ pub struct Store {
     /// SQLite allows one writer; serializing writes here avoids SQLITE_BUSY on lock upgrades.
     /// (WAL with synchronous=FULL: an acknowledged write survives a process crash and a power cut.)
     writer: Arc<Mutex<()>>,
+    /// For the change listener, which needs a connection of its own.
+    url: String,
 }
+
+/// The PostgreSQL channel hearth's change notifications travel on.
+const CHANNEL: &str = "hearth_changes";
 
 /// A write transaction: holds the store's write lock until it is committed or dropped
 /// (dropping rolls back, so an early `?` return leaves nothing half-written).
@@ -101,6 +106,7 @@ impl Store {
             pool,
             backend,
             writer: Arc::new(Mutex::new(())),
+            url: url.to_string(),
         })
     }
 
@@ -124,6 +130,46 @@ impl Store {
                 .await?;
         }
         Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Tells every process listening on this database that `what` changed ("instances",
+    /// "network"): a wake-up only, each listener re-reads the store. Sent on `conn`, so inside a
+    /// transaction it is delivered at commit and never for a rollback. Nothing on SQLite, whose
+    /// processes share one host and rescan.
+    pub async fn notify(&self, conn: &mut sqlx::AnyConnection, what: &str) -> crate::Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(what)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Calls `on_change` with each notification's `what`, for as long as the process runs, on
+    /// PostgreSQL (returns at once on SQLite). A lost connection is reopened; what was sent
+    /// meanwhile is missed, which the listeners' periodic re-reads make up for.
+    pub async fn listen(&self, on_change: impl Fn(&str) + Send + 'static) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        loop {
+            let listener = async {
+                let mut l = sqlx::postgres::PgListener::connect(&self.url).await?;
+                l.listen(CHANNEL).await?;
+                loop {
+                    let n = l.recv().await?;
+                    on_change(n.payload());
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            };
+            if let Err(e) = listener.await {
+                tracing::warn!(error = %e, "change notifications lost; listening again");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     pub async fn close(&self) {
