@@ -51,6 +51,44 @@ pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan> {
     Ok(plan)
 }
 
+/// The overlay host `host_id` needs (see [`crate::overlay`]), and the instances left out of it.
+pub async fn overlay(
+    conn: &mut Conn,
+    host_id: &str,
+) -> Result<(Option<crate::overlay::OverlayPlan>, Vec<String>)> {
+    fn db(e: impl std::fmt::Display) -> NetError {
+        NetError::Plan(format!("reading the overlay plan: {e}"))
+    }
+    let hosts = hearth_store::hosts::list(conn).await.map_err(db)?;
+    let vpcs = hearth_store::vpcs::sequence_numbers(conn)
+        .await
+        .map_err(db)?;
+    let placed = hearth_store::instances::placements(conn)
+        .await
+        .map_err(db)?;
+    let hosts: Vec<crate::overlay::HostRow> = hosts
+        .iter()
+        .map(|l| crate::overlay::HostRow {
+            host_id: &l.host.host_id,
+            address: &l.host.address,
+        })
+        .collect();
+    let vpcs: Vec<(&str, i64)> = vpcs.iter().map(|(v, s)| (v.as_str(), *s)).collect();
+    let nics = placed
+        .iter()
+        .map(|p| {
+            Ok(crate::overlay::NicRow {
+                vpc_id: &p.vpc_id,
+                host_id: &p.host_id,
+                ip: p.private_ip.parse().map_err(|e| {
+                    NetError::Plan(format!("instance address {:?}: {e}", p.private_ip))
+                })?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    crate::overlay::plan(host_id, &hosts, &vpcs, &nics).map_err(NetError::Plan)
+}
+
 /// The NICs of instances that should be on the network (every instance that is not deleted; a
 /// stopped one keeps its address and rules), with their TAP ([`crate::names::tap_name`]), MAC,
 /// private IP, VSwitch, security groups and public IP (AllocatePublicIpAddress), which the

@@ -18,6 +18,7 @@ pub mod metadata;
 pub mod names;
 mod network;
 pub mod nft;
+pub mod overlay;
 pub mod plan;
 pub mod tap;
 

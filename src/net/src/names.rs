@@ -6,6 +6,8 @@
 pub const BRIDGE_PREFIX: &str = "hbr";
 /// TAPs (and, in tests, the host ends of veth pairs standing in for guests).
 pub const TAP_PREFIX: &str = "htap";
+/// VXLAN devices of the VPC overlay: `hvx` + 12 hex digits of the VPC ID's hash.
+pub const VXLAN_PREFIX: &str = "hvx";
 
 /// FNV-1a, 64 bits: stable across releases and platforms (unlike std's hasher), no dependency.
 fn fnv1a(text: &str) -> u64 {
@@ -27,6 +29,18 @@ pub fn tap_name(instance_id: &str, index: u8) -> String {
         fnv1a(instance_id) >> 28,
         index.min(99)
     )
+}
+
+/// The VXLAN device of a VPC's overlay, e.g. `hvx3f9a0c12d4e7`: the same name on every host.
+pub fn vxlan_name(vpc_id: &str) -> String {
+    format!("{VXLAN_PREFIX}{:012x}", fnv1a(vpc_id) >> 16)
+}
+
+/// The MAC of a host's VXLAN device for a VPC: locally administered, unicast, from the hash of
+/// both, so every other host can name it without asking.
+pub fn overlay_mac(host_id: &str, vpc_id: &str) -> [u8; 6] {
+    let h = fnv1a(&format!("{host_id}\n{vpc_id}")).to_be_bytes();
+    [0x02, h[0], h[1], h[2], h[3], h[4]]
 }
 
 /// The firewall mark of connections to the metadata service that came in on `bridge`: how the
@@ -61,5 +75,11 @@ mod tests {
         assert_ne!(tap_name("i-a", 0), tap_name("i-b", 0));
         // Pinned: a name that changes between releases would orphan running instances' TAPs.
         assert_eq!(bridge_name(""), "hbrcbf29ce48422");
+        let v = vxlan_name("vpc-2ze8k3q0x1m4v7c9d2f5");
+        assert!(v.len() == 15 && v.starts_with(VXLAN_PREFIX), "{v}");
+        let m = overlay_mac("h1", "vpc-a");
+        assert_eq!(m[0] & 0x03, 0x02, "locally administered and unicast");
+        assert_ne!(m, overlay_mac("h2", "vpc-a"));
+        assert_ne!(m, overlay_mac("h1", "vpc-b"));
     }
 }

@@ -540,6 +540,24 @@ pub async fn on_host(conn: &mut Conn, host_id: &str) -> crate::Result<Vec<State>
     rows.iter().map(state_from_row).collect()
 }
 
+/// Where an instance is: its VPC, its host and its address (the overlay's input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub vpc_id: String,
+    pub host_id: String,
+    pub private_ip: String,
+}
+
+/// Every instance's placement, in creation order.
+pub async fn placements(conn: &mut Conn) -> crate::Result<Vec<Placement>> {
+    let rows = sqlx::query("SELECT vpc_id, host_id, private_ip FROM instances ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok(record!(r => Placement { vpc_id, host_id, private_ip })))
+        .collect()
+}
+
 /// One instance NIC as the host network needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Nic {

@@ -1,6 +1,7 @@
 //! VPC records.
 
 use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::Page;
@@ -11,7 +12,7 @@ use crate::Conn;
 
 const TABLE: &str = "vpcs";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Vpc {
     pub vpc_id: String,
     pub region_id: String,
@@ -61,6 +62,16 @@ pub async fn insert(conn: &mut Conn, vpc: &Vpc) -> crate::Result<()> {
         .bind(&vpc.created_at)
         .execute(conn)
         .await
+}
+
+/// Every VPC's ID with its sequence number (from which the overlay takes its VNI), in order.
+pub async fn sequence_numbers(conn: &mut Conn) -> crate::Result<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT vpc_id, seq FROM vpcs ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("vpc_id")?, r.try_get("seq")?)))
+        .collect()
 }
 
 pub async fn get(conn: &mut Conn, vpc_id: &str) -> crate::Result<Option<Vpc>> {
