@@ -157,6 +157,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         store.clone(),
         config.network.clone(),
         network,
+        me.as_ref().map(|h| h.host_id.clone()),
     ));
     // Bridges and rules as the store says, before the first request: recreates what a reboot
     // or a crash lost, and removes what was deleted while hearth was down.

@@ -142,7 +142,7 @@ fn main() {
             let t0 = Instant::now();
             let mut plan = rt.block_on(async {
                 let mut conn = cloud.store.pool().acquire().await.expect("conn");
-                hearth_net::desired::read(&mut conn, &config)
+                hearth_net::desired::read(&mut conn, &config, None)
                     .await
                     .expect("read")
             });

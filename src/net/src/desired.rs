@@ -12,10 +12,10 @@ use crate::metadata::InstanceMetadata;
 use crate::plan::{GroupPlan, NatPlan, NicPlan, Plan, VSwitchPlan};
 use crate::{NetError, Result};
 
-/// Reads the plan on `conn`. Called on the API's write transaction, it sees that transaction's
-/// uncommitted change, so the change can be applied before it is committed (and rolled back if
-/// the host refuses it).
-pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan> {
+/// Reads the plan of host `host_id` (`None`: no overlay) on `conn`. Called on the API's write
+/// transaction, it sees that transaction's uncommitted change, so the change can be applied
+/// before it is committed (and rolled back if the host refuses it).
+pub async fn read(conn: &mut Conn, config: &NetworkConfig, host_id: Option<&str>) -> Result<Plan> {
     fn db(e: impl std::fmt::Display) -> NetError {
         NetError::Plan(format!("reading the network plan: {e}"))
     }
@@ -48,6 +48,13 @@ pub async fn read(conn: &mut Conn, config: &NetworkConfig) -> Result<Plan> {
         });
     }
     plan.nics = instance_nics(conn).await?;
+    if let Some(me) = host_id {
+        let (overlay, unreachable) = overlay(conn, me).await?;
+        if !unreachable.is_empty() {
+            tracing::warn!(instances = ?unreachable, "on hosts that advertise no address: not reachable over the overlay");
+        }
+        plan.overlay = overlay;
+    }
     Ok(plan)
 }
 

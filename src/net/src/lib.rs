@@ -21,6 +21,7 @@ pub mod nft;
 pub mod overlay;
 pub mod plan;
 pub mod tap;
+mod vxlan;
 
 pub use error::{NetError, Result};
 pub use metadata::{InstanceMetadata, MetadataTable};

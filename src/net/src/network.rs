@@ -3,14 +3,16 @@
 //! network namespace is per thread: a private namespace (tests, `--network-namespace private`)
 //! is entered here only, and children it spawns (`nft`) inherit it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, RwLock};
 
 use tokio::sync::oneshot;
 
+use crate::overlay::{OverlayPlan, VpcOverlay};
 use crate::plan::Plan;
-use crate::{link, metadata, names, nft, tap, NetError, Result};
+use crate::{link, metadata, names, nft, tap, vxlan, NetError, Result};
 
 /// Metadata-service marks to bridge names, as of the last applied plan.
 type Marks = Arc<RwLock<HashMap<u32, String>>>;
@@ -55,6 +57,9 @@ struct Worker {
     runtime: tokio::runtime::Runtime,
     handle: rtnetlink::Handle,
     marks: Marks,
+    /// The overlay devices this worker made, as it made them (a device it did not make, left by
+    /// an earlier process, is made again).
+    overlay: BTreeMap<String, (Ipv4Addr, VpcOverlay)>,
 }
 
 fn enter(namespace: &Namespace) -> Result<()> {
@@ -128,6 +133,7 @@ impl Network {
                             runtime,
                             handle,
                             marks: worker_marks,
+                            overlay: BTreeMap::new(),
                         },
                         path,
                     ))
@@ -300,6 +306,37 @@ impl Worker {
             {
                 link::delete(&h, l).await?;
             }
+            Ok::<_, NetError>(())
+        })?;
+        self.apply_overlay(plan.overlay.as_ref())
+    }
+
+    /// Makes each overlay device whose entries changed anew, and removes the ones not wanted.
+    fn apply_overlay(&mut self, overlay: Option<&OverlayPlan>) -> Result<()> {
+        let h = self.handle.clone();
+        let wanted: BTreeMap<&str, &VpcOverlay> = overlay
+            .map(|o| o.vpcs.iter().map(|v| (v.device.as_str(), v)).collect())
+            .unwrap_or_default();
+        let made = &mut self.overlay;
+        self.runtime.block_on(async {
+            for l in vxlan::devices(&h).await? {
+                if !wanted.contains_key(l.name.as_str()) {
+                    link::delete(&h, &l).await?;
+                    made.remove(&l.name);
+                }
+            }
+            let Some(o) = overlay else {
+                return Ok(());
+            };
+            for v in &o.vpcs {
+                let current = made.get(&v.device) == Some(&(o.local, v.clone()));
+                if current && link::by_name(&h, &v.device).await?.is_some() {
+                    continue;
+                }
+                made.remove(&v.device);
+                vxlan::make(&h, v, o.local).await?;
+                made.insert(v.device.clone(), (o.local, v.clone()));
+            }
             Ok(())
         })
     }
@@ -326,9 +363,10 @@ impl Worker {
     fn remove_all(&mut self) -> Result<()> {
         nft::apply_script(&nft::remove_script())?;
         let h = self.handle.clone();
+        self.overlay.clear();
         self.runtime.block_on(async {
             for l in link::all(&h).await? {
-                if names::is_hearth_bridge(&l.name) {
+                if names::is_hearth_bridge(&l.name) || l.name.starts_with(names::VXLAN_PREFIX) {
                     link::delete(&h, &l).await?;
                 }
             }

@@ -33,7 +33,7 @@ use crate::NetError;
 
 use hearth_cloud::security_group::{Direction, Peer, Policy, PortRange, Protocol, Rule};
 
-use crate::names::{BRIDGE_PREFIX, TAP_PREFIX};
+use crate::names::{BRIDGE_PREFIX, TAP_PREFIX, VXLAN_PREFIX};
 use crate::plan::{format_mac, Plan};
 
 /// The name of both hearth tables (`inet hearth`, `bridge hearth`).
@@ -201,6 +201,11 @@ fn ruleset(plan: &Plan) -> Result<String, String> {
                 )
             })?;
             members[n].push(format!("\"{}\" . {}", vsw.bridge, nic.ip));
+            // Seen from another host's side of the overlay, the member arrives on (or leaves
+            // through) its VPC's overlay device.
+            if let Some(dev) = plan.overlay_device(&vsw.vpc_id) {
+                members[n].push(format!("\"{dev}\" . {}", nic.ip));
+            }
             if !key.contains(&g.as_str()) {
                 key.push(g.as_str());
             }
@@ -227,6 +232,11 @@ fn ruleset(plan: &Plan) -> Result<String, String> {
     for a in &plan.vswitches {
         for b in plan.vswitches.iter().filter(|b| b.vpc_id == a.vpc_id) {
             links.push(format!("\"{}\" . \"{}\"", a.bridge, b.bridge));
+        }
+        if let Some(dev) = plan.overlay_device(&a.vpc_id) {
+            check_ifname("overlay device", dev)?;
+            links.push(format!("\"{}\" . \"{dev}\"", a.bridge));
+            links.push(format!("\"{dev}\" . \"{}\"", a.bridge));
         }
     }
     let _ = writeln!(
@@ -315,6 +325,8 @@ fn ruleset(plan: &Plan) -> Result<String, String> {
     }
 
     let br = format!("\"{BRIDGE_PREFIX}*\"");
+    // The overlay: packets from other hosts' instances of a VPC, routed in over its device.
+    let vx = format!("\"{VXLAN_PREFIX}*\"");
     // Connections to the metadata service carry the mark of the bridge they came in on.
     let mut marks = BTreeMap::new();
     for v in &plan.vswitches {
@@ -350,6 +362,10 @@ fn ruleset(plan: &Plan) -> Result<String, String> {
     iifname {br} ct state invalid drop
     oifname {br} ct state invalid drop
     iifname {br} oifname {br} iifname . oifname != @vpc_links drop
+    iifname {br} oifname {vx} iifname . oifname != @vpc_links drop
+    iifname {vx} oifname {br} iifname . oifname != @vpc_links drop
+    iifname {vx} oifname {br} oifname . ip daddr vmap @nic_in
+    iifname {vx} drop
     oifname {br} iifname != {br} ct status dnat oifname . ip daddr vmap @nic_in
     oifname {br} iifname != {br} drop
     iifname {br} iifname . ip saddr vmap @nic_out
@@ -396,7 +412,8 @@ fn ruleset(plan: &Plan) -> Result<String, String> {
     );
     let out_if = match &plan.nat.uplink {
         Some(u) => format!("oifname \"{u}\""),
-        None => format!("oifname != {br}"),
+        // The overlay is not the way out: other hosts' instances see the real source.
+        None => format!("oifname != {br} oifname != {vx}"),
     };
     if !public.is_empty() {
         // Keyed by bridge and address: overlapping VPCs may both use an address.

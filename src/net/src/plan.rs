@@ -13,6 +13,20 @@ pub struct Plan {
     pub nics: Vec<NicPlan>,
     pub groups: Vec<GroupPlan>,
     pub nat: NatPlan,
+    /// The VPC overlay to other hosts; `None` for a host on its own.
+    pub overlay: Option<crate::overlay::OverlayPlan>,
+}
+
+impl Plan {
+    /// The overlay device of `vpc_id` on this host, if it has one.
+    pub fn overlay_device(&self, vpc_id: &str) -> Option<&str> {
+        self.overlay
+            .as_ref()?
+            .vpcs
+            .iter()
+            .find(|v| v.vpc_id == vpc_id)
+            .map(|v| v.device.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

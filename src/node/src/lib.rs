@@ -26,12 +26,19 @@ pub struct Node {
     pub metadata: MetadataTable,
     store: Store,
     network_config: NetworkConfig,
+    /// This host's id, when it is a node (its overlay is part of its plan).
+    host_id: Option<String>,
     /// The plan last applied, so following the store re-applies only what changed.
     applied: Mutex<Option<Plan>>,
 }
 
 impl Node {
-    pub fn new(store: Store, network_config: NetworkConfig, network: Option<Network>) -> Node {
+    pub fn new(
+        store: Store,
+        network_config: NetworkConfig,
+        network: Option<Network>,
+        host_id: Option<String>,
+    ) -> Node {
         Node {
             instances_changed: Arc::new(Notify::new()),
             network_changed: Arc::new(Notify::new()),
@@ -39,6 +46,7 @@ impl Node {
             metadata: MetadataTable::default(),
             store,
             network_config,
+            host_id,
             applied: Mutex::new(None),
         }
     }
@@ -95,7 +103,7 @@ impl Node {
         conn: &mut hearth_store::Conn,
         only_if_changed: bool,
     ) -> hearth_cloud::Result<()> {
-        let plan = hearth_net::desired::read(conn, &self.network_config)
+        let plan = hearth_net::desired::read(conn, &self.network_config, self.host_id.as_deref())
             .await
             .map_err(Error::internal)?;
         let metadata = hearth_net::desired::instance_metadata(conn)
