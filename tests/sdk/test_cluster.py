@@ -428,3 +428,76 @@ def test_a_change_reaches_a_node_by_notification_before_its_periodic_reread():
         if api:
             api.stop()
         subprocess.run(["ip", "netns", "del", ns])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces")
+def test_two_nodes_route_each_others_instances_over_the_vpc_overlay():
+    """Two node agents, each in a network namespace of its own joined by a veth pair (the
+    physical network) and advertising its address there: RunInstances spreads two instances over
+    them, and each node routes the other's instance over the VPC's VXLAN device, with a
+    forwarding entry to the other's address; a forced delete removes the route again."""
+    url = new_database()
+    suffix = uuid.uuid4().hex[:6]
+    spaces = [f"hearth-ul{n}-{suffix}" for n in (1, 2)]
+    addrs = ["192.0.2.11", "192.0.2.12"]
+    for ns in spaces:
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+    subprocess.run(["ip", "-n", spaces[0], "link", "add", "ul0", "type", "veth", "peer", "name", "ul0",
+                    "netns", spaces[1]], check=True)
+    for ns, addr in zip(spaces, addrs):
+        subprocess.run(["ip", "-n", ns, "addr", "add", f"{addr}/24", "dev", "ul0"], check=True)
+        subprocess.run(["ip", "-n", ns, "link", "set", "ul0", "up"], check=True)
+    nodes, api = [], None
+
+    def ip(ns, *args):
+        return subprocess.run(["ip", "-n", ns, *args], capture_output=True, text=True).stdout
+
+    try:
+        for n, (ns, addr) in enumerate(zip(spaces, addrs), start=1):
+            node = NodeAgent(url, f"ov-{n}", extra_env={"HEARTH_HOST_NETWORK": f"/run/netns/{ns}",
+                                                         "HEARTH_ADVERTISE_ADDRESS": addr})
+            nodes.append(node)
+            node.wait_registered()
+        api = api_server(url)
+        install_image(api.data_dir)
+        c = Cluster()
+        c.apis, c.region = [api, api], api.region
+        call = api.call_legacy
+        zone = call("DescribeZones", "2014-05-26", RegionId=c.region)["Zones"]["Zone"][0]["ZoneId"]
+        vpc = call("CreateVpc", "2016-04-28", RegionId=c.region, CidrBlock="10.24.0.0/16")["VpcId"]
+        c.vswitch = call("CreateVSwitch", "2016-04-28", RegionId=c.region, ZoneId=zone, VpcId=vpc,
+                         CidrBlock="10.24.1.0/24")["VSwitchId"]
+        c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
+        ids = run(c, amount=2)
+        where = {i: h for i, (h, _) in instances(c).items()}
+        assert sorted(where.values()) == ["ov-1", "ov-2"], where
+        private = {}
+        for i in ids:
+            attr = call("DescribeInstanceAttribute", "2014-05-26", InstanceId=i)
+            private[i] = attr["VpcAttributes"]["PrivateIpAddress"]["IpAddress"][0]
+        device = None
+        for n, ns in enumerate(spaces, start=1):
+            other = next(i for i in ids if where[i] != f"ov-{n}")
+            wait_for(f"ov-{n} routes {private[other]} over the overlay",
+                     lambda: "hvx" in ip(ns, "route", "show", private[other]), 10)
+            device = ip(ns, "route", "show", private[other]).split("dev ")[1].split()[0]
+            fdb = subprocess.run(["bridge", "-n", ns, "fdb", "show", "dev", device],
+                                 capture_output=True, text=True).stdout
+            assert f"dst {addrs[2 - n]}" in fdb, fdb
+            assert f"vxlan id" in ip(ns, "-d", "link", "show", device)
+        # A Stopped instance (CreateInstance) is routed too; deleting it removes its route.
+        gone = call("CreateInstance", "2014-05-26", RegionId=c.region, ImageId=IMAGE_ID,
+                    InstanceType="ecs.t6.small", SecurityGroupId=c.group, VSwitchId=c.vswitch)["InstanceId"]
+        home = instances(c)[gone][0]
+        other_ns = spaces[0] if home == "ov-2" else spaces[1]
+        addr = call("DescribeInstanceAttribute", "2014-05-26", InstanceId=gone)["VpcAttributes"]["PrivateIpAddress"]["IpAddress"][0]
+        wait_for("the new instance routed on the other node", lambda: "hvx" in ip(other_ns, "route", "show", addr), 10)
+        call("DeleteInstance", "2014-05-26", InstanceId=gone)
+        wait_for("its route gone", lambda: ip(other_ns, "route", "show", addr).strip() == "", 10)
+    finally:
+        for node in nodes:
+            node.stop()
+        if api:
+            api.stop()
+        for ns in spaces:
+            subprocess.run(["ip", "netns", "del", ns])

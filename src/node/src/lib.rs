@@ -77,7 +77,11 @@ impl Node {
         let me = self.clone();
         self.store
             .listen(move |what| match what {
-                "instances" => me.instances_changed.notify_one(),
+                // Where instances are is part of the network plan too (the overlay's routes).
+                "instances" => {
+                    me.instances_changed.notify_one();
+                    me.network_changed.notify_one();
+                }
                 "network" => me.network_changed.notify_one(),
                 _ => {}
             })

@@ -137,6 +137,15 @@ pub async fn heartbeat(
     Ok(done.rows_affected() == 1)
 }
 
+/// Forgets a host (its instances keep their host id, and with it their files and VMMs there).
+pub async fn remove(conn: &mut Conn, host_id: &str) -> crate::Result<()> {
+    sqlx::query("DELETE FROM hosts WHERE host_id = $1")
+        .bind(host_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// What the instances on each host hold, for every host that has instances.
 pub async fn usage(conn: &mut Conn) -> crate::Result<Vec<Usage>> {
     let rows = sqlx::query(
