@@ -170,6 +170,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let vm_network = node.network.clone();
     let mut cloud = Cloud::new(store.clone(), config, args.data_dir.clone(), node.clone());
     cloud.makes_files = args.role == "all";
+    cloud.local_host = me
+        .as_ref()
+        .filter(|_| args.role == "all")
+        .map(|h| h.host_id.clone());
     let mut lost = None;
     if let Some(row) = &me {
         let every = Duration::from_secs(cloud.config.cluster.heartbeat_secs);

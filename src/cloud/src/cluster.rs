@@ -12,7 +12,7 @@ use crate::{Cloud, Result};
 pub async fn stop_on_silent_hosts(cloud: &Cloud) -> Result<Vec<String>> {
     let mut tx = cloud.store.write().await?;
     let timeout = cloud.config.cluster.host_timeout_secs as i64;
-    let ids = hosts::stop_on_silent_hosts(&mut tx, timeout).await?;
+    let ids = hosts::stop_on_silent_hosts(&mut tx, timeout, cloud.local_host.as_deref()).await?;
     tx.commit().await?;
     Ok(ids)
 }

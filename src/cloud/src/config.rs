@@ -81,7 +81,7 @@ pub struct Capacity {
     /// Guest memory per byte of host memory. Default 1.0 (no overcommit).
     pub memory_overcommit: f64,
     /// Free GiB a host must have where its disks live to take a new instance (disks are sparse
-    /// or reflinked, so what counts is the space still free). Default 5.
+    /// or reflinked, so what counts is the space still free). Default 1.
     pub min_free_disk_gib: i64,
 }
 
@@ -90,7 +90,7 @@ impl Default for Capacity {
         Capacity {
             cpu_overcommit: 4.0,
             memory_overcommit: 1.0,
-            min_free_disk_gib: 5,
+            min_free_disk_gib: 1,
         }
     }
 }

@@ -47,6 +47,8 @@ pub struct Cloud {
     /// when this process is also the instances' host; an API server of a cluster leaves them to
     /// the node each instance is placed on.
     pub makes_files: bool,
+    /// The host this process is also the node agent of (`--role all`): never taken for silent.
+    pub local_host: Option<String>,
 }
 
 impl Cloud {
@@ -62,6 +64,7 @@ impl Cloud {
             data_dir,
             host,
             makes_files: true,
+            local_host: None,
         }
     }
 

@@ -11,7 +11,7 @@ use hearth_store::Conn;
 
 use crate::config::Config;
 use crate::instances::capacity::no_stock;
-use crate::Result;
+use crate::{Cloud, Result};
 
 /// A host that may take instances, with what is still free on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,23 +113,29 @@ pub fn describe(f: &Field, zone: &str) -> String {
     format!("hosts of zone {zone}: {}", parts.join("; "))
 }
 
-/// The field of `zone` as the store has it now.
-pub async fn read_field(conn: &mut Conn, zone: &str, config: &Config) -> Result<Field> {
-    let listed = hosts::list(conn).await?;
-    let usage = hosts::usage(conn).await?;
-    Ok(field(&listed, &usage, zone, config))
+/// The hosts as the store has them now. The host this process is the node of is never silent:
+/// its heartbeat may wait behind a long write, but the process answering is the proof of life.
+async fn read_hosts(conn: &mut Conn, cloud: &Cloud) -> Result<(Vec<Listed>, Vec<Usage>)> {
+    let mut listed = hosts::list(conn).await?;
+    if let Some(me) = &cloud.local_host {
+        for l in listed.iter_mut().filter(|l| &l.host.host_id == me) {
+            l.silent_secs = 0;
+        }
+    }
+    Ok((listed, hosts::usage(conn).await?))
 }
 
 /// Hosts for between `min` and `wanted` instances of `each` in `zone`, or NoStock.
 pub async fn choose(
     conn: &mut Conn,
-    config: &Config,
+    cloud: &Cloud,
     zone: &str,
     each: Resources,
     min: i64,
     wanted: i64,
 ) -> Result<Vec<String>> {
-    let mut f = read_field(conn, zone, config).await?;
+    let (listed, usage) = read_hosts(conn, cloud).await?;
+    let mut f = field(&listed, &usage, zone, &cloud.config);
     let before = describe(&f, zone);
     let chosen = place(&mut f.candidates, each, wanted);
     if (chosen.len() as i64) < min {
@@ -145,11 +151,11 @@ pub async fn choose(
 /// NoStock naming the first that cannot.
 pub async fn check_room(
     conn: &mut Conn,
-    config: &Config,
+    cloud: &Cloud,
     needs: &[(String, String, Resources)],
 ) -> Result<()> {
-    let listed = hosts::list(conn).await?;
-    let usage = hosts::usage(conn).await?;
+    let (listed, usage) = read_hosts(conn, cloud).await?;
+    let config = &cloud.config;
     let mut by_zone: HashMap<&str, Field> = HashMap::new();
     for (zone, host, need) in needs {
         let f = by_zone
@@ -230,7 +236,7 @@ mod tests {
         let mut other = host("c", 64, 0, true);
         other.host.zone_id = "y".into();
         let mut full_disk = host("d", 64, 0, true);
-        full_disk.host.disk_gib = 1;
+        full_disk.host.disk_gib = 0;
         let hosts = [
             host("a", 64, 30, true),
             host("b", 64, 0, false),
@@ -242,7 +248,7 @@ mod tests {
         let text = describe(&f, "z");
         assert!(text.contains("a: silent for 30 s"), "{text}");
         assert!(text.contains("b: its /dev/kvm"), "{text}");
-        assert!(text.contains("d: 1 GiB of disk free"), "{text}");
+        assert!(text.contains("d: 0 GiB of disk free"), "{text}");
         assert!(!text.contains("c:"), "{text}");
         assert_eq!(describe(&Field::default(), "z"), "no host serves zone z");
     }

@@ -171,20 +171,24 @@ pub async fn claim_unplaced(conn: &mut Conn, host_id: &str) -> crate::Result<u64
 }
 
 /// Marks Stopped every instance not already Stopped on a host silent for `timeout_secs` or
-/// more: nothing vouches for its guest any longer, so it is never shown Running. The intent
-/// stays, for the node to act on when it returns. Returns the IDs marked.
+/// more, except on `alive` (the host of the calling process): nothing vouches for its guest any
+/// longer, so it is never shown Running. The intent stays, for the node to act on when it
+/// returns. Returns the IDs marked.
 pub async fn stop_on_silent_hosts(
     conn: &mut Conn,
     timeout_secs: i64,
+    alive: Option<&str>,
 ) -> crate::Result<Vec<String>> {
     let silent = format!(
-        "SELECT host_id FROM hosts WHERE {} - heartbeat_at >= $1",
+        "SELECT host_id FROM hosts WHERE {} - heartbeat_at >= $1 AND host_id <> $2",
         now_sql(conn)
     );
+    let alive = alive.unwrap_or_default();
     let ids: Vec<String> = sqlx::query(&format!(
         "SELECT id FROM instances WHERE status <> 'Stopped' AND host_id IN ({silent}) ORDER BY seq"
     ))
     .bind(timeout_secs)
+    .bind(alive)
     .fetch_all(&mut *conn)
     .await?
     .iter()
@@ -195,6 +199,7 @@ pub async fn stop_on_silent_hosts(
             "UPDATE instances SET status = 'Stopped' WHERE status <> 'Stopped' AND host_id IN ({silent})"
         ))
         .bind(timeout_secs)
+        .bind(alive)
         .execute(&mut *conn)
         .await?;
     }

@@ -485,11 +485,20 @@ async fn hosts_register_beat_and_fall_silent() {
             "the Stopped instance holds nothing"
         );
         // A host is silent for 0 s or more at once, so timeout 0 treats it as gone.
-        assert!(hosts::stop_on_silent_hosts(&mut conn, 3600)
+        assert!(hosts::stop_on_silent_hosts(&mut conn, 3600, None)
             .await
             .unwrap()
             .is_empty());
-        let marked = hosts::stop_on_silent_hosts(&mut conn, 0).await.unwrap();
+        assert!(
+            hosts::stop_on_silent_hosts(&mut conn, 0, Some("h-1"))
+                .await
+                .unwrap()
+                .is_empty(),
+            "the caller's own host is alive"
+        );
+        let marked = hosts::stop_on_silent_hosts(&mut conn, 0, None)
+            .await
+            .unwrap();
         assert_eq!(marked, ["i-1", "i-3"]);
         let states = instances::on_host(&mut conn, "h-1").await.unwrap();
         assert!(states.iter().all(|st| st.status == stopped), "{states:?}");

@@ -114,7 +114,7 @@ pub async fn change(
         plan.push((i, status, intent));
     }
     if change == Change::Start {
-        placement::check_room(&mut tx, &cloud.config, &extra).await?;
+        placement::check_room(&mut tx, cloud, &extra).await?;
     }
     if dry_run {
         return Err(Error::dry_run_passed());

@@ -113,7 +113,7 @@ pub async fn launch(cloud: &Cloud, req: &Launch) -> Result<Vec<String>> {
     };
     let hosts = placement::choose(
         &mut tx,
-        &cloud.config,
+        cloud,
         &plan.zone_id,
         each,
         plan.min_amount,
