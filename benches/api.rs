@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{call, percentile, signed_query, start_server};
+use common::{arg, call, percentile, signed_query, start_server};
 
 async fn seed(client: &reqwest::Client, endpoint: &str, count: usize) {
     let started = Instant::now();
@@ -124,14 +124,6 @@ async fn load(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: &str| -> String {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
     let binary = std::env::var("HEARTH_BIN")
         .expect("HEARTH_BIN: the release hearth binary (scripts/bench-api sets it)");
     let objects: usize = arg("--objects", "10000").parse().expect("--objects N");

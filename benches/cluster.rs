@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{call, percentile, signed_query, start_server};
+use common::{arg, call, percentile, signed_query, start_server};
 use hearth_store::hosts::{self, Host};
 
 const HOST_VCPUS: i64 = 64;
@@ -258,14 +258,6 @@ async fn overlay_latency(binary: &str, url: &str, config: &str, samples: usize) 
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str, default: &str| -> String {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-            .unwrap_or_else(|| default.to_string())
-    };
     let binary = std::env::var("HEARTH_BIN").expect("HEARTH_BIN (scripts/bench-cluster sets it)");
     let url = std::env::var("HEARTH_BENCH_DATABASE_URL")
         .expect("HEARTH_BENCH_DATABASE_URL: an empty PostgreSQL database (scripts/bench-cluster)");

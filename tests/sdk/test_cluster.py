@@ -94,6 +94,30 @@ class Cluster:
     pass
 
 
+def with_network(api, second_octet):
+    """A Cluster view of one API server, with a VPC 10.N.0.0/16, a VSwitch 10.N.1.0/24 and a
+    security group created through it."""
+    c = Cluster()
+    c.apis, c.region = [api, api], api.region
+    call = api.call_legacy
+    zone = call("DescribeZones", "2014-05-26", RegionId=c.region)["Zones"]["Zone"][0]["ZoneId"]
+    vpc = call("CreateVpc", "2016-04-28", RegionId=c.region, CidrBlock=f"10.{second_octet}.0.0/16")["VpcId"]
+    c.vswitch = call("CreateVSwitch", "2016-04-28", RegionId=c.region, ZoneId=zone, VpcId=vpc,
+                     CidrBlock=f"10.{second_octet}.1.0/24")["VSwitchId"]
+    c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
+    return c
+
+
+def payload_node(url, host_id):
+    """A node agent that runs VMMs of the payload guest, in a data dir of its own."""
+    from test_supervisor import payload
+    node_dir = Path(tempfile.mkdtemp(prefix="hearth-cluster-node-"))
+    (node_dir / "vmlinux").write_bytes(payload())
+    install_image(node_dir)
+    run_env = {"HEARTH_INSTANCES": "run", "HEARTH_ACCEPT_PVM": "1", "HEARTH_HOST_NETWORK": "private"}
+    return NodeAgent(url, host_id, data_dir=node_dir, extra_env=run_env), run_env
+
+
 def api_server(url, data_dir=None):
     return Hearth(database_url=url, data_dir=data_dir, config=CLUSTER_CONFIG,
                   extra_env={"HEARTH_ROLE": "api", "HEARTH_LOG": "info"})
@@ -119,13 +143,9 @@ def cluster():
         c.procs += c.apis
         for a in c.apis:
             install_image(a.data_dir)
-        call = c.apis[0].call_legacy
         c.region = c.apis[0].region
-        zone = call("DescribeZones", "2014-05-26", RegionId=c.region)["Zones"]["Zone"][0]["ZoneId"]
-        vpc = call("CreateVpc", "2016-04-28", RegionId=c.region, CidrBlock="10.20.0.0/16")["VpcId"]
-        c.vswitch = call("CreateVSwitch", "2016-04-28", RegionId=c.region, ZoneId=zone, VpcId=vpc,
-                         CidrBlock="10.20.1.0/24")["VSwitchId"]
-        c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
+        net = with_network(c.apis[0], 20)
+        c.vswitch, c.group = net.vswitch, net.group
         yield c
     finally:
         for p in c.procs:
@@ -251,27 +271,18 @@ def test_real_guests_run_on_their_node_leave_running_when_it_dies_and_are_adopte
     dir: the node makes the instance's disks and seed itself and boots it; killed with -9 it
     leaves its guest running, the API shows the instance Stopped once the node is silent, and
     the node restarted adopts the guest: Running again, the same VMM."""
-    from test_supervisor import payload, vmm_pids
+    from test_supervisor import vmm_pids
 
     url = new_database()
-    node_dir = Path(tempfile.mkdtemp(prefix="hearth-cluster-node-"))
-    (node_dir / "vmlinux").write_bytes(payload())
-    install_image(node_dir)
-    run_env = {"HEARTH_INSTANCES": "run", "HEARTH_ACCEPT_PVM": "1", "HEARTH_HOST_NETWORK": "private"}
-    node = NodeAgent(url, "real-1", data_dir=node_dir, extra_env=run_env)
+    node, run_env = payload_node(url, "real-1")
+    node_dir = node.data_dir
     api = None
     try:
         node.wait_registered()
         api = api_server(url)
         install_image(api.data_dir)
-        c = Cluster()
-        c.apis, c.region = [api, api], api.region
+        c = with_network(api, 21)
         call = api.call_legacy
-        zone = call("DescribeZones", "2014-05-26", RegionId=c.region)["Zones"]["Zone"][0]["ZoneId"]
-        vpc = call("CreateVpc", "2016-04-28", RegionId=c.region, CidrBlock="10.21.0.0/16")["VpcId"]
-        c.vswitch = call("CreateVSwitch", "2016-04-28", RegionId=c.region, ZoneId=zone, VpcId=vpc,
-                         CidrBlock="10.21.1.0/24")["VSwitchId"]
-        c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
         [iid] = run(c)
         wait_for("the guest runs", lambda: instances(c)[iid] == ("real-1", "Running"), 30)
         config = node_dir / "instances" / iid / "vmm.json"
@@ -343,27 +354,18 @@ def test_a_database_that_goes_away_is_service_unavailable_and_everything_resumes
     """The database stopped: API calls fail with ServiceUnavailable (503), the node keeps its
     guest running; the database back: the same guest shows Running and new calls work, with no
     manual step."""
-    from test_supervisor import payload, vmm_pids
+    from test_supervisor import vmm_pids
 
     pg = PrivatePostgres()
-    node_dir = Path(tempfile.mkdtemp(prefix="hearth-cluster-node-"))
-    (node_dir / "vmlinux").write_bytes(payload())
-    install_image(node_dir)
-    run_env = {"HEARTH_INSTANCES": "run", "HEARTH_ACCEPT_PVM": "1", "HEARTH_HOST_NETWORK": "private"}
-    node = NodeAgent(pg.url, "db-1", data_dir=node_dir, extra_env=run_env)
+    node, run_env = payload_node(pg.url, "db-1")
+    node_dir = node.data_dir
     api = None
     try:
         node.wait_registered()
         api = api_server(pg.url)
         install_image(api.data_dir)
-        c = Cluster()
-        c.apis, c.region = [api, api], api.region
+        c = with_network(api, 22)
         call = api.call_legacy
-        zone = call("DescribeZones", "2014-05-26", RegionId=c.region)["Zones"]["Zone"][0]["ZoneId"]
-        vpc = call("CreateVpc", "2016-04-28", RegionId=c.region, CidrBlock="10.22.0.0/16")["VpcId"]
-        c.vswitch = call("CreateVSwitch", "2016-04-28", RegionId=c.region, ZoneId=zone, VpcId=vpc,
-                         CidrBlock="10.22.1.0/24")["VSwitchId"]
-        c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
         [iid] = run(c)
         wait_for("the guest runs", lambda: instances(c)[iid][1] == "Running", 30)
         pids = vmm_pids(node_dir / "instances" / iid / "vmm.json")
@@ -460,14 +462,8 @@ def test_two_nodes_route_each_others_instances_over_the_vpc_overlay():
             node.wait_registered()
         api = api_server(url)
         install_image(api.data_dir)
-        c = Cluster()
-        c.apis, c.region = [api, api], api.region
+        c = with_network(api, 24)
         call = api.call_legacy
-        zone = call("DescribeZones", "2014-05-26", RegionId=c.region)["Zones"]["Zone"][0]["ZoneId"]
-        vpc = call("CreateVpc", "2016-04-28", RegionId=c.region, CidrBlock="10.24.0.0/16")["VpcId"]
-        c.vswitch = call("CreateVSwitch", "2016-04-28", RegionId=c.region, ZoneId=zone, VpcId=vpc,
-                         CidrBlock="10.24.1.0/24")["VSwitchId"]
-        c.group = call("CreateSecurityGroup", "2014-05-26", RegionId=c.region, VpcId=vpc)["SecurityGroupId"]
         ids = run(c, amount=2)
         where = {i: h for i, (h, _) in instances(c).items()}
         assert sorted(where.values()) == ["ov-1", "ov-2"], where

@@ -238,11 +238,7 @@ pub fn check_device(n: u32, device: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn code<T: std::fmt::Debug>(r: Result<T>) -> (String, u16) {
-        let e = r.unwrap_err();
-        (e.code, e.status)
-    }
+    use crate::error::code_of as code;
 
     #[test]
     fn system_disk_sizes() {

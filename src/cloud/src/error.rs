@@ -91,6 +91,13 @@ impl From<sqlx::Error> for Error {
     }
 }
 
+/// The code and HTTP status a result failed with (for tests of the rules).
+#[cfg(test)]
+pub(crate) fn code_of<T: std::fmt::Debug>(r: Result<T>) -> (String, u16) {
+    let e = r.unwrap_err();
+    (e.code, e.status)
+}
+
 /// The database is away (down, restarting, or the network to it), as opposed to refusing a
 /// statement: no connection, a dropped one, or PostgreSQL's connection-exception (08) and
 /// operator-intervention (57P) classes, such as an administrator shutdown.

@@ -43,16 +43,23 @@ pub fn kvm_name(k: Kvm) -> &'static str {
 /// The host id kept in `<data-dir>/host-id`, written on first start from the machine's host
 /// name: the id stays when the host name changes, so its instances stay its own.
 pub fn default_host_id(data_dir: &Path) -> std::io::Result<String> {
-    let path = data_dir.join("host-id");
+    kept(data_dir, "host-id", || {
+        machine_hostname().unwrap_or_else(|| "hearth-host".into())
+    })
+}
+
+/// The one line kept in `<data-dir>/<name>`, written by `make` on first use.
+fn kept(data_dir: &Path, name: &str, make: impl FnOnce() -> String) -> std::io::Result<String> {
+    let path = data_dir.join(name);
     match std::fs::read_to_string(&path) {
         Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let name = machine_hostname().unwrap_or_else(|| "hearth-host".into());
-    std::fs::write(&path, format!("{name}\n"))?;
-    Ok(name)
+    let value = make();
+    std::fs::write(&path, format!("{value}\n"))?;
+    Ok(value)
 }
 
 fn machine_hostname() -> Option<String> {
@@ -99,16 +106,7 @@ pub fn check_host_id(id: &str) -> Result<(), String> {
 /// The random key of this data dir, kept in `<data-dir>/node-key`: what tells a restart of
 /// this node from another machine given the same host id.
 pub fn node_key(data_dir: &Path) -> std::io::Result<String> {
-    let path = data_dir.join("node-key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) if !text.trim().is_empty() => return Ok(text.trim().to_string()),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
-    }
-    let key = ids::new_id("node");
-    std::fs::write(&path, format!("{key}\n"))?;
-    Ok(key)
+    kept(data_dir, "node-key", || ids::new_id("node"))
 }
 
 /// The data dir a session was started from.

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
-use crate::query::{execute, next_seq, rows_in, Where};
+use crate::query::{by_key, execute, next_seq, rows_in, Where};
 use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
@@ -91,14 +91,7 @@ pub async fn of_instance(conn: &mut Conn, instance_id: &str) -> crate::Result<Ve
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> crate::Result<Option<Disk>> {
-    let row = sqlx::query(&format!(
-        "SELECT {} FROM {TABLE} WHERE id = $1",
-        select_list(COLUMNS)
-    ))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    by_key(conn, TABLE, COLUMNS, "id", id, from_row).await
 }
 
 /// The disks of many instances in one query, by instance then attachment order.

@@ -6,7 +6,7 @@ use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
-use crate::query::{execute, next_seq, rows_in, Where};
+use crate::query::{by_key, execute, next_seq, rows_in, Where};
 use crate::row::record;
 use crate::state::{Intent, Status};
 use crate::tags::Tag;
@@ -195,12 +195,7 @@ pub async fn remove_group(conn: &mut Conn, instance_id: &str, group_id: &str) ->
 }
 
 pub async fn get(conn: &mut Conn, id: &str) -> crate::Result<Option<Instance>> {
-    let sql = format!("SELECT {} FROM {TABLE} WHERE id = $1", select_list(COLUMNS));
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    by_key(conn, TABLE, COLUMNS, "id", id, from_row).await
 }
 
 /// The security groups of one instance, in the order they were given.

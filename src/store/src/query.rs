@@ -19,6 +19,26 @@ pub(crate) async fn next_seq(conn: &mut Conn, table: &str) -> crate::Result<i64>
     row.try_get::<i64, _>("next")
 }
 
+/// The one row of `table` whose `key` column is `value`, read by `from_row`; `None` if none.
+pub(crate) async fn by_key<T>(
+    conn: &mut Conn,
+    table: &str,
+    columns: &str,
+    key: &str,
+    value: &str,
+    from_row: fn(&AnyRow) -> crate::Result<T>,
+) -> crate::Result<Option<T>> {
+    let sql = format!(
+        "SELECT {} FROM {table} WHERE {key} = $1",
+        crate::columns::select_list(columns)
+    );
+    let row = sqlx::query(&sql)
+        .bind(value)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The rows of `sql` with its `{in}` replaced by one placeholder per value of `values` (its only
 /// placeholders): the rows whose column is one of them, in one query; no rows for no values.
 pub(crate) async fn rows_in(

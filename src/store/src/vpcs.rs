@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::Page;
-use crate::query::{execute, next_seq, total_from_page, Where};
+use crate::query::{by_key, execute, next_seq, total_from_page, Where};
 use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
@@ -75,15 +75,7 @@ pub async fn sequence_numbers(conn: &mut Conn) -> crate::Result<Vec<(String, i64
 }
 
 pub async fn get(conn: &mut Conn, vpc_id: &str) -> crate::Result<Option<Vpc>> {
-    let sql = format!(
-        "SELECT {} FROM {TABLE} WHERE vpc_id = $1",
-        select_list(COLUMNS)
-    );
-    let row = sqlx::query(&sql)
-        .bind(vpc_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(from_row).transpose()
+    by_key(conn, TABLE, COLUMNS, "vpc_id", vpc_id, from_row).await
 }
 
 /// Changes the name and/or description; `None` leaves a field as it is.

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::columns::{insert_sql, select_list, Insert};
 use crate::page::{tagged_page, Page, Tagged, TaggedQuery};
-use crate::query::{execute, next_seq, rows_in, Where};
+use crate::query::{by_key, execute, next_seq, rows_in, Where};
 use crate::row::record;
 use crate::tags::Tag;
 use crate::Conn;
@@ -80,14 +80,7 @@ pub async fn insert(conn: &mut Conn, v: &VSwitch) -> crate::Result<()> {
 }
 
 pub async fn get(conn: &mut Conn, vswitch_id: &str) -> crate::Result<Option<VSwitch>> {
-    let row = sqlx::query(&format!(
-        "SELECT {} FROM {TABLE} WHERE vswitch_id = $1",
-        select_list(COLUMNS)
-    ))
-    .bind(vswitch_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    row.as_ref().map(from_row).transpose()
+    by_key(conn, TABLE, COLUMNS, "vswitch_id", vswitch_id, from_row).await
 }
 
 pub async fn update(

@@ -132,11 +132,7 @@ pub fn absent_resource(param: &str, value: &str) -> Option<Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn code<T: std::fmt::Debug>(r: Result<T>) -> (String, u16) {
-        let e = r.unwrap_err();
-        (e.code, e.status)
-    }
+    use crate::error::code_of as code;
 
     #[test]
     fn sequences() {

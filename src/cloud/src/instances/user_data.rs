@@ -39,11 +39,7 @@ pub fn decode(encoded: &str, max: usize) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn code<T: std::fmt::Debug>(r: Result<T>) -> (String, u16) {
-        let e = r.unwrap_err();
-        (e.code, e.status)
-    }
+    use crate::error::code_of as code;
 
     #[test]
     fn base64_and_size() {
