@@ -8,6 +8,7 @@ The node agents here record instances without launching them (`--instances off`)
 one real-guest test, whose node makes the instance's files in its own data dir and runs the
 payload guest of test_supervisor.py under KVM."""
 
+import base64
 import os
 import shutil
 import subprocess
@@ -271,7 +272,7 @@ def test_real_guests_run_on_their_node_leave_running_when_it_dies_and_are_adopte
     dir: the node makes the instance's disks and seed itself and boots it; killed with -9 it
     leaves its guest running, the API shows the instance Stopped once the node is silent, and
     the node restarted adopts the guest: Running again, the same VMM."""
-    from test_supervisor import vmm_pids
+    from test_supervisor import MARKER, vmm_pids
 
     url = new_database()
     node, run_env = payload_node(url, "real-1")
@@ -292,6 +293,13 @@ def test_real_guests_run_on_their_node_leave_running_when_it_dies_and_are_adopte
         assert len(list((node_dir / "disks").glob("*.raw"))) == 1, "and the system disk"
         assert not (api.data_dir / "instances" / iid).exists(), "the API server made no files"
         assert not list((api.data_dir / "disks").glob("*.raw"))
+
+        def console():
+            out = call("GetInstanceConsoleOutput", "2014-05-26", RegionId=c.region, InstanceId=iid)
+            return base64.b64decode(out["ConsoleOutput"])
+
+        wait_for("the guest's console output through the API server of another data dir",
+                 lambda: MARKER.strip() in console(), 15)
 
         node.kill()
         wait_for("Stopped once the node is silent", lambda: instances(c)[iid][1] == "Stopped", TIMEOUT + 5)

@@ -165,17 +165,10 @@ pub async fn beat(store: Store, host: Host, data_dir: std::path::PathBuf, every:
     loop {
         tokio::time::sleep(every).await;
         let disk = free_disk_gib(&data_dir);
-        // On SQLite through the store's write lock, as every write (a write outside it would
-        // meet a writer's lock upgrade: "database is locked"). On PostgreSQL outside it: the
-        // row is this node's alone, and a heartbeat must not wait behind a long placement.
         let beat = async {
-            if store.backend() == hearth_store::Backend::Postgres {
-                let mut conn = store.pool().acquire().await?;
-                return hosts::heartbeat(&mut conn, &host.host_id, &host.session, disk).await;
-            }
-            let mut tx = store.write().await?;
-            let owned = hosts::heartbeat(&mut tx, &host.host_id, &host.session, disk).await?;
-            tx.commit().await?;
+            let mut w = store.own_row_write().await?;
+            let owned = hosts::heartbeat(&mut w, &host.host_id, &host.session, disk).await?;
+            w.finish().await?;
             hearth_store::Result::Ok(owned)
         };
         match beat.await {

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine;
 use hearth_cloud::instances::{self, files, Intent, Status};
 use hearth_cloud::Cloud;
 use hearth_net::{names, Network};
@@ -44,6 +45,8 @@ pub struct Supervisor {
     vms: Mutex<HashMap<String, Watched>>,
     /// Reconcile passes so far.
     passes: AtomicU64,
+    /// A hash of each console tail last sent to the store (a node that is not also the API).
+    consoles_sent: Mutex<HashMap<String, u64>>,
 }
 
 struct Watched {
@@ -83,6 +86,7 @@ impl Supervisor {
             host_id,
             vms: Mutex::new(HashMap::new()),
             passes: AtomicU64::new(0),
+            consoles_sent: Mutex::new(HashMap::new()),
         })
     }
 
@@ -148,6 +152,9 @@ impl Supervisor {
             instances::host_files::sweep(&self.cloud).await?;
         }
         self.resettle_lost().await?;
+        if !self.cloud.makes_files {
+            self.send_consoles().await?;
+        }
         for id in instances::due_for_release(&self.cloud, &self.host_id).await? {
             tracing::info!(instance = %id, "AutoReleaseTime reached: releasing");
             let region = self.cloud.config.region.id.clone();
@@ -206,6 +213,40 @@ impl Supervisor {
             if running_here && decide::shown_stopped_but_running(st.status, st.intent) {
                 tracing::info!(instance = %st.id, "its VMM kept running while this host was silent: Running again");
                 instances::settle(&self.cloud, &st.id, Status::Running, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the console tail of every instance of this host whose output changed to the
+    /// store, where API servers on other hosts read it (GetInstanceConsoleOutput).
+    async fn send_consoles(&self) -> hearth_cloud::Result<()> {
+        use std::hash::{Hash, Hasher};
+        let mut conn = self.cloud.store.pool().acquire().await?;
+        let states = instance_store::on_host(&mut conn, &self.host_id).await?;
+        drop(conn);
+        for st in states {
+            let (bytes, when) = instances::view::local_console(&self.cloud, &st.id).await?;
+            if bytes.is_empty() {
+                continue;
+            }
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut h);
+            let hash = h.finish();
+            let sent = self
+                .consoles_sent
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&st.id).copied());
+            if sent == Some(hash) {
+                continue;
+            }
+            let tail = base64::engine::general_purpose::STANDARD.encode(&bytes);
+            let mut w = self.cloud.store.own_row_write().await?;
+            hearth_store::consoles::put(&mut w, &st.id, &tail, &when).await?;
+            w.finish().await?;
+            if let Ok(mut m) = self.consoles_sent.lock() {
+                m.insert(st.id.clone(), hash);
             }
         }
         Ok(())

@@ -63,6 +63,43 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// A write of rows only one process ever writes (a host's heartbeat, its consoles): outside
+/// the store-wide lock on PostgreSQL, so it never waits behind a long write of another host;
+/// inside it on SQLite, where a write outside would meet a writer's lock upgrade.
+pub enum OwnRowWrite {
+    Direct(sqlx::pool::PoolConnection<sqlx::Any>),
+    Locked(WriteTx),
+}
+
+impl OwnRowWrite {
+    /// Commits (a direct write is already committed statement by statement).
+    pub async fn finish(self) -> crate::Result<()> {
+        match self {
+            OwnRowWrite::Direct(_) => Ok(()),
+            OwnRowWrite::Locked(tx) => tx.commit().await,
+        }
+    }
+}
+
+impl std::ops::Deref for OwnRowWrite {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            OwnRowWrite::Direct(c) => c,
+            OwnRowWrite::Locked(tx) => tx,
+        }
+    }
+}
+
+impl std::ops::DerefMut for OwnRowWrite {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            OwnRowWrite::Direct(c) => c,
+            OwnRowWrite::Locked(tx) => tx,
+        }
+    }
+}
+
 impl Store {
     /// The default URL: a SQLite file inside the data directory.
     pub fn default_url(data_dir: &Path) -> String {
@@ -130,6 +167,14 @@ impl Store {
                 .await?;
         }
         Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Starts a write of rows only the caller's process writes ([`OwnRowWrite`]).
+    pub async fn own_row_write(&self) -> crate::Result<OwnRowWrite> {
+        Ok(match self.backend {
+            Backend::Postgres => OwnRowWrite::Direct(self.pool.acquire().await?),
+            Backend::Sqlite => OwnRowWrite::Locked(self.write().await?),
+        })
     }
 
     /// Tells every process listening on this database that `what` changed ("instances",

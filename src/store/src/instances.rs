@@ -369,6 +369,7 @@ pub async fn update_attributes(conn: &mut Conn, i: &Instance) -> crate::Result<(
 /// the pool in the same transaction).
 pub async fn delete(conn: &mut Conn, id: &str) -> crate::Result<()> {
     crate::public_ips::release_of_instance(conn, id).await?;
+    crate::consoles::delete(conn, id).await?;
     execute(
         conn,
         "DELETE FROM instance_security_groups WHERE instance_id = $1",

@@ -7,6 +7,7 @@
 
 mod backend;
 mod columns;
+pub mod consoles;
 pub mod disks;
 pub mod hosts;
 pub mod instances;
@@ -22,7 +23,7 @@ pub mod tokens;
 pub mod vpcs;
 pub mod vswitches;
 
-pub use backend::{Backend, Store, WriteTx};
+pub use backend::{Backend, OwnRowWrite, Store, WriteTx};
 pub use page::{Page, Tagged};
 pub use sqlx::AnyConnection as Conn;
 pub use state::{Intent, Status};

@@ -505,3 +505,40 @@ async fn hosts_register_beat_and_fall_silent() {
         assert!(hosts::usage(&mut conn).await.unwrap().is_empty());
     }
 }
+
+#[tokio::test]
+async fn console_tails_are_replaced_and_go_with_their_instance() {
+    use hearth_store::{consoles, instances};
+    for t in stores().await {
+        let s = &t.store;
+        let mut tx = s.write().await.unwrap();
+        let i = instances::Instance {
+            id: "i-c".into(),
+            mac: "02:00:00:00:00:0c".into(),
+            ..Default::default()
+        };
+        instances::insert(&mut tx, &i, &[]).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut w = s.own_row_write().await.unwrap();
+        consoles::put(&mut w, "i-c", "Zmlyc3Q=", "2026-01-01T00:00:00Z")
+            .await
+            .unwrap();
+        consoles::put(&mut w, "i-c", "c2Vjb25k", "2026-01-01T00:00:05Z")
+            .await
+            .unwrap();
+        w.finish().await.unwrap();
+        let mut conn = s.pool().acquire().await.unwrap();
+        assert_eq!(
+            consoles::get(&mut conn, "i-c").await.unwrap(),
+            Some(("c2Vjb25k".into(), "2026-01-01T00:00:05Z".into())),
+            "{}",
+            t.url
+        );
+        drop(conn);
+        let mut tx = s.write().await.unwrap();
+        instances::delete(&mut tx, "i-c").await.unwrap();
+        tx.commit().await.unwrap();
+        let mut conn = s.pool().acquire().await.unwrap();
+        assert_eq!(consoles::get(&mut conn, "i-c").await.unwrap(), None);
+    }
+}

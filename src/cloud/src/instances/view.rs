@@ -149,6 +149,22 @@ pub async fn console_output(cloud: &Cloud, region_id: &str, id: &str) -> Result<
     cloud.check_region(region_id)?;
     let mut conn = cloud.store.pool().acquire().await?;
     find(&mut conn, region_id, id).await?;
+    if !cloud.makes_files {
+        // An API server of a cluster: the instance's node sends its console tail to the store.
+        return Ok(hearth_store::consoles::get(&mut conn, id)
+            .await?
+            .unwrap_or_default());
+    }
+    drop(conn);
+    let (bytes, when) = local_console(cloud, id).await?;
+    Ok((
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+        when,
+    ))
+}
+
+/// The tail of the console output in this host's data dir, and when it last changed.
+pub async fn local_console(cloud: &Cloud, id: &str) -> Result<(Vec<u8>, String)> {
     let path = files::console_path(&cloud.data_dir, id);
     let (bytes, when) = tokio::task::spawn_blocking(move || files::tail(&path, CONSOLE_TAIL))
         .await
@@ -161,10 +177,7 @@ pub async fn console_output(cloud: &Cloud, region_id: &str, id: &str) -> Result<
                 .to_string()
         })
         .unwrap_or_default();
-    Ok((
-        base64::engine::general_purpose::STANDARD.encode(bytes),
-        when,
-    ))
+    Ok((bytes, when))
 }
 
 /// A page of disks with their tags.
