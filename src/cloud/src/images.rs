@@ -140,7 +140,9 @@ mod tests {
 
     #[test]
     fn missing_manifest_is_no_images() {
-        assert_eq!(load(&dir().join("nothing")).unwrap(), vec![]);
+        let d = dir();
+        assert_eq!(load(&d.join("nothing")).unwrap(), vec![]);
+        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
