@@ -23,7 +23,10 @@ async fn stores() -> Vec<TestStore> {
     match std::env::var("HEARTH_PG_ADMIN_URL") {
         Ok(admin) => {
             sqlx::any::install_default_drivers();
-            let name = format!("hearth_store_{}", std::process::id() as u64 * 1000 + rand_suffix());
+            // Tests run in parallel: a counter, not the clock, keeps their databases apart.
+            static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("hearth_store_{}_{n}_{}", std::process::id(), rand_suffix());
             let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
             sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
             let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
